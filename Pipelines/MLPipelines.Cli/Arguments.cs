@@ -1,0 +1,114 @@
+using System.Globalization;
+
+namespace MLPipelines.Cli;
+
+/// <summary>Thrown for a command-line mistake; the message is shown to the user with the command's usage.</summary>
+internal sealed class UsageException(string message) : Exception(message);
+
+/// <summary>
+/// A small, strict parser: <c>--name value</c>, <c>--name=value</c>, boolean <c>--flag</c>s and positionals.
+/// Every option must be consumed by the command, so a misspelt option is an error, never silently ignored.
+/// </summary>
+internal sealed class Arguments
+{
+    private readonly Dictionary<string, string?> _options = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _used = new(StringComparer.Ordinal);
+    private readonly List<string> _positionals = [];
+
+    public Arguments(IEnumerable<string> args, IReadOnlySet<string> flags)
+    {
+        using var e = args.GetEnumerator();
+        while (e.MoveNext())
+        {
+            var arg = e.Current;
+            if (arg.StartsWith("--", StringComparison.Ordinal) && arg.Length > 2)
+            {
+                var eq = arg.IndexOf('=', StringComparison.Ordinal);
+                var name = eq > 0 ? arg[..eq] : arg;
+                string? value;
+                if (eq > 0)
+                    value = arg[(eq + 1)..];
+                else if (flags.Contains(name))
+                    value = null;
+                else if (e.MoveNext())
+                    value = e.Current;
+                else
+                    throw new UsageException($"Option {name} needs a value.");
+                if (!_options.TryAdd(name, value))
+                    throw new UsageException($"Option {name} is given twice.");
+            }
+            else
+            {
+                _positionals.Add(arg);
+            }
+        }
+    }
+
+    public IReadOnlyList<string> Positionals => _positionals;
+
+    public bool Flag(string name)
+    {
+        _used.Add(name);
+        return _options.ContainsKey(name);
+    }
+
+    public string? String(string name)
+    {
+        _used.Add(name);
+        return _options.TryGetValue(name, out var v) ? v : null;
+    }
+
+    public int Int(string name, int fallback, int min = int.MinValue, int max = int.MaxValue)
+    {
+        var s = String(name);
+        if (s is null)
+            return fallback;
+        if (!int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) || v < min || v > max)
+            throw new UsageException($"Option {name} must be an integer in [{min}, {max}], got '{s}'.");
+        return v;
+    }
+
+    public double Double(string name, double fallback)
+    {
+        var s = String(name);
+        if (s is null)
+            return fallback;
+        if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v))
+            throw new UsageException($"Option {name} must be a number, got '{s}'.");
+        return v;
+    }
+
+    public int[]? IntList(string name)
+    {
+        var s = String(name);
+        if (s is null)
+            return null;
+        try
+        {
+            return s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(x => int.Parse(x, NumberStyles.Integer, CultureInfo.InvariantCulture)).ToArray();
+        }
+        catch (FormatException)
+        {
+            throw new UsageException($"Option {name} must be a comma-separated list of integers, got '{s}'.");
+        }
+    }
+
+    public TEnum Enum<TEnum>(string name, TEnum fallback) where TEnum : struct, Enum
+    {
+        var s = String(name);
+        if (s is null)
+            return fallback;
+        if (!System.Enum.TryParse<TEnum>(s, ignoreCase: true, out var v) || !System.Enum.IsDefined(v))
+            throw new UsageException($"Option {name} must be one of {string.Join(", ", System.Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()))}, got '{s}'.");
+        return v;
+    }
+
+    /// <summary>Throws for any option the command did not read.</summary>
+    public void EnsureAllUsed()
+    {
+        var unknown = _options.Keys.Where(k => !_used.Contains(k)).ToList();
+        if (unknown.Count > 0)
+            throw new UsageException($"Unknown option{(unknown.Count > 1 ? "s" : "")}: {string.Join(", ", unknown)}.");
+    }
+}

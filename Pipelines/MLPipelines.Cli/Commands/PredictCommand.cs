@@ -1,0 +1,46 @@
+using System.Globalization;
+using System.Text.Json;
+using MLPipelines.Pipelines.Models;
+using Spectre.Console;
+
+namespace MLPipelines.Cli.Commands;
+
+/// <summary><c>mlpipelines predict</c>: classify images or .npy arrays with a saved model zip.</summary>
+internal sealed class PredictCommand : ICommand
+{
+    public string Name => "predict";
+
+    public string Summary => "Predict images or .npy pixel arrays with a model.zip.";
+
+    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--json" };
+
+    public string Usage => """
+        mlpipelines predict --model model.zip FILE... [--json]
+
+        Prints the predicted class and its probability for each file. FILE is an image (.jpg, .png, .bmp, ...)
+        or a .npy array of grey levels (0-255 or 0-1; float32, float64, uint8 or int64) shaped (S, S), (S*S,),
+        (N, S, S) or (N, S*S) for a model trained at image size S (e.g. 28: 784 values per image).
+        """;
+
+    public int Run(Arguments args)
+    {
+        var model = args.String("--model") ?? throw new UsageException("--model is required.");
+        var json = args.Flag("--json");
+        args.EnsureAllUsed();
+        if (args.Positionals.Count == 0)
+            throw new UsageException("Give at least one image or .npy file.");
+        var predictor = ImageModelPredictor.Load(model);
+        var predictions = predictor.Predict(args.Positionals);
+        if (json)
+        {
+            Console.Out.WriteLine(JsonSerializer.Serialize(predictions.Select(p => new { file = p.File, row = p.Row, label = p.Label, probability = p.Probability })));
+            return 0;
+        }
+        foreach (var p in predictions)
+        {
+            var where = p.Row is int r ? $"{p.File}[{r}]" : p.File;
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{where}\t{p.Label}\t{p.Probability:F4}"));
+        }
+        return 0;
+    }
+}

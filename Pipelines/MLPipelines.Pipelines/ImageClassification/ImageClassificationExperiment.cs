@@ -1,0 +1,327 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLPipelines.Data;
+using MLPipelines.Pipelines.Models;
+using MLPipelines.Pipelines.Reporting;
+using MLPipelines.Trainers;
+using MLPipelines.Trainers.OnnxModel;
+
+namespace MLPipelines.Pipelines.ImageClassification;
+
+/// <summary>Options shared by the image-classification milestones (dataset, split, preprocessing, outputs).</summary>
+public sealed class ExperimentOptions
+{
+    /// <summary>Data root (holding the dataset folder) or the dataset folder itself; null uses MLPIPELINES_DATA. The default value is null.</summary>
+    public string? DataRoot { get; set; }
+
+    /// <summary>Dataset folder name under the data root. The default value is "sign-language-digits".</summary>
+    public string Dataset { get; set; } = SignLanguageDigits.FolderName;
+
+    /// <summary>Classes to use (folder names); null or empty for all. The default value is null.</summary>
+    public IReadOnlyList<string>? Classes { get; set; }
+
+    /// <summary>Side of the square images fed to the network. The default value is 28.</summary>
+    public int ImageSize { get; set; } = 28;
+
+    /// <summary>Convert images to grayscale. The default value is true.</summary>
+    public bool Grayscale { get; set; } = true;
+
+    /// <summary>Standardise every pixel with the training mean and variance (a stock ML.NET normaliser). The default value is true.</summary>
+    public bool Standardize { get; set; } = true;
+
+    /// <summary>Stratified fraction of the images held out for validation. The default value is 0.2.</summary>
+    public double ValidationFraction { get; set; } = 0.2;
+
+    /// <summary>Seed of the split (and, through the trainer, of training). The default value is 1.</summary>
+    public int Seed { get; set; } = 1;
+
+    /// <summary>Folder receiving model.zip, metrics.json, plots and predictions.csv. The default value is "runs/m1".</summary>
+    public string OutputDirectory { get; set; } = Path.Combine("runs", "m1");
+
+    /// <summary>Optional separate image folder (same layout) evaluated as the test split. The default value is null.</summary>
+    public string? TestData { get; set; }
+
+    /// <summary>Name recorded in the model card (the command that produced the model). The default value is "m1".</summary>
+    public string Producer { get; set; } = "m1";
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    public void Validate()
+    {
+        if (ImageSize < 4 || ImageSize > 1024)
+            throw new ArgumentException($"ImageSize must be in [4, 1024], got {ImageSize}.", nameof(ImageSize));
+        if (!(ValidationFraction > 0 && ValidationFraction < 1))
+            throw new ArgumentException($"ValidationFraction must be in (0, 1), got {ValidationFraction}.", nameof(ValidationFraction));
+        if (string.IsNullOrWhiteSpace(OutputDirectory))
+            throw new ArgumentException("OutputDirectory must be a folder path.", nameof(OutputDirectory));
+    }
+}
+
+/// <summary>What a trainer hands back to the experiment: the fitted transformer and its training history.</summary>
+/// <param name="Model">The fitted classifier (reads the Features column).</param>
+/// <param name="History">Per-epoch loss and accuracy.</param>
+/// <param name="BestEpoch">Epoch whose weights were kept (early stopping), or null.</param>
+/// <param name="TrainSeconds">Seconds spent training.</param>
+/// <param name="SamplesPerSecond">Training throughput.</param>
+public sealed record TrainedClassifier(ITransformer Model, IReadOnlyList<EpochPoint> History, int? BestEpoch, double TrainSeconds, double SamplesPerSecond);
+
+/// <summary>Trains a classifier on preprocessed training and validation data (Label: Boolean when binary, key otherwise).</summary>
+/// <param name="train">Training rows with Label and Features.</param>
+/// <param name="validation">Validation rows with Label and Features.</param>
+/// <param name="binary">True for a two-class task.</param>
+/// <param name="classes">Class names (index 1 is the positive class when binary).</param>
+public delegate TrainedClassifier ClassifierTraining(IDataView train, IDataView validation, bool binary, IReadOnlyList<string> classes);
+
+/// <summary>Everything a finished run produced.</summary>
+/// <param name="Metrics">The metrics document written to metrics.json.</param>
+/// <param name="Validation">Validation report.</param>
+/// <param name="Test">Test report when test data was given.</param>
+/// <param name="OutputDirectory">Folder holding the outputs.</param>
+/// <param name="Files">Paths of the files written.</param>
+public sealed record ExperimentResult(MetricsDocument Metrics, ClassificationReport Validation, ClassificationReport? Test, string OutputDirectory, IReadOnlyList<string> Files);
+
+/// <summary>
+/// The image-classification experiment behind the milestone commands: image folder → stratified split →
+/// ML.NET image transforms (load, resize, grayscale, pixels/255, optional standardisation) → a classifier →
+/// evaluation with ML.NET's evaluators and the project's report → model.zip, metrics.json, plots, predictions.csv.
+/// </summary>
+public static class ImageClassificationExperiment
+{
+    /// <summary>Model input column holding image paths.</summary>
+    public const string ImagePathColumn = "ImagePath";
+
+    /// <summary>Runs the experiment.</summary>
+    /// <param name="options">Dataset, split and output options.</param>
+    /// <param name="training">Trains the classifier on the preprocessed data.</param>
+    /// <param name="log">Receives one line per stage.</param>
+    public static ExperimentResult Run(ExperimentOptions options, ClassifierTraining training, IProgress<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(training);
+        options.Validate();
+        var ml = new MLContext(options.Seed);
+        var folder = DatasetLocator.ResolveDataset(options.Dataset, options.DataRoot);
+        var classFilter = options.Classes is { Count: > 0 } ? options.Classes : null;
+        var dataset = ImageFolderDataset.Load(folder, classFilter);
+        var classes = dataset.Classes;
+        if (classes.Count < 2)
+            throw new ArgumentException($"At least two classes are needed; '{folder}' gave {classes.Count}.", nameof(options));
+        var binary = classes.Count == 2;
+        var split = DataSplit.Stratified(dataset.Items, i => i.Label, options.ValidationFraction, 0, options.Seed);
+        log?.Report($"{dataset.Items.Count} images, {classes.Count} classes ({string.Join(", ", classes)}); " +
+                    $"train {split.Train.Count}, validation {split.Validation.Count}");
+
+        var labels = new LabelEncoding(ml, classes, binary);
+        var trainRaw = labels.ToDataView(split.Train);
+        var validationRaw = labels.ToDataView(split.Validation);
+
+        var preprocessing = CreatePreprocessing(ml, options);
+        log?.Report("Fitting preprocessing (decoding images)");
+        var pre = preprocessing.Fit(trainRaw);
+        var trainFeatures = ml.Data.Cache(pre.Transform(trainRaw));
+        var validationFeatures = ml.Data.Cache(pre.Transform(validationRaw));
+
+        log?.Report("Training");
+        var stopwatch = Stopwatch.StartNew();
+        var trained = training(trainFeatures, validationFeatures, binary, classes);
+        stopwatch.Stop();
+        var model = pre.Append(trained.Model);
+
+        Directory.CreateDirectory(options.OutputDirectory);
+        var files = new List<string>();
+        var modelPath = Path.Combine(options.OutputDirectory, "model.zip");
+        var card = new ModelCard
+        {
+            Task = binary ? "binary" : "multiclass",
+            Classes = classes.ToArray(),
+            ImageSize = options.ImageSize,
+            Grayscale = options.Grayscale,
+            ImagePathColumn = ImagePathColumn,
+            FeatureColumn = ColumnNames.Features,
+            Producer = options.Producer,
+        };
+        ModelPackage.Save(ml, model, trainRaw.Schema, card, modelPath);
+        files.Add(modelPath);
+
+        log?.Report("Evaluating");
+        var (validation, validationRows) = Evaluate(ml, model, validationRaw, split.Validation, binary, classes);
+        ClassificationReport? test = null;
+        if (options.TestData is not null)
+        {
+            var testSet = ImageFolderDataset.Load(options.TestData, classes);
+            var testRaw = labels.ToDataView(testSet.Items);
+            (test, _) = Evaluate(ml, model, testRaw, testSet.Items, binary, classes);
+        }
+
+        var metrics = new MetricsDocument
+        {
+            Validation = SplitMetrics.FromReport(validation),
+            Test = test is null ? null : SplitMetrics.FromReport(test),
+            TrainSeconds = trained.TrainSeconds,
+            TrainSamplesPerSecond = trained.SamplesPerSecond,
+        };
+        metrics.Extra["producer"] = options.Producer;
+        metrics.Extra["image_size"] = options.ImageSize;
+        metrics.Extra["seed"] = options.Seed;
+        metrics.Extra["train_count"] = split.Train.Count;
+        metrics.Extra["epochs_run"] = trained.History.Count;
+        if (trained.BestEpoch is int best)
+            metrics.Extra["best_epoch"] = best;
+        metrics.Extra["wall_seconds"] = stopwatch.Elapsed.TotalSeconds;
+
+        var metricsPath = Path.Combine(options.OutputDirectory, MetricsJson.FileName);
+        MetricsJson.Write(metricsPath, metrics);
+        files.Add(metricsPath);
+        files.AddRange(WritePlots(options.OutputDirectory, trained, validation));
+        var predictionsPath = Path.Combine(options.OutputDirectory, "predictions.csv");
+        AtomicFile.WriteAllBytes(predictionsPath, Encoding.UTF8.GetBytes(validationRows));
+        files.Add(predictionsPath);
+        return new ExperimentResult(metrics, validation, test, options.OutputDirectory, files);
+    }
+
+    /// <summary>The ML.NET preprocessing chain: image transforms, then (optionally) mean-variance standardisation.</summary>
+    public static IEstimator<ITransformer> CreatePreprocessing(MLContext ml, ExperimentOptions options)
+    {
+        var images = ImagePreprocessing.Create(ml, new ImagePreprocessingOptions
+        {
+            InputColumn = ImagePathColumn,
+            OutputColumn = ColumnNames.Features,
+            ImageSize = options.ImageSize,
+            Grayscale = options.Grayscale,
+        });
+        return options.Standardize
+            ? images.Append(ml.Transforms.NormalizeMeanVariance(ColumnNames.Features))
+            : images;
+    }
+
+    private static IEnumerable<string> WritePlots(string folder, TrainedClassifier trained, ClassificationReport validation)
+    {
+        var loss = Path.Combine(folder, "loss-curve.png");
+        var accuracy = Path.Combine(folder, "accuracy-curve.png");
+        TrainingCurves.Save(loss, accuracy, trained.History, trained.BestEpoch);
+        var confusion = Path.Combine(folder, "confusion-matrix.png");
+        ConfusionMatrixChart.Save(confusion, validation.ConfusionMatrix, validation.Classes,
+            $"Validation confusion matrix (accuracy {validation.Accuracy:P2})");
+        return [loss, accuracy, confusion];
+    }
+
+    /// <summary>
+    /// Scores <paramref name="raw"/> with <paramref name="model"/>, checks ML.NET's evaluator accepts the output
+    /// schema, and builds the project's report (confusion matrix, loss) plus predictions.csv rows.
+    /// </summary>
+    internal static (ClassificationReport Report, string Csv) Evaluate(
+        MLContext ml, ITransformer model, IDataView raw, IReadOnlyList<ImageItem> items, bool binary, IReadOnlyList<string> classes)
+    {
+        var scored = model.Transform(raw);
+        var truth = new List<int>();
+        var predicted = new List<int>();
+        var probabilities = new List<IReadOnlyList<float>>();
+        double evaluatorAccuracy;
+        if (binary)
+        {
+            evaluatorAccuracy = ml.BinaryClassification.Evaluate(scored).Accuracy;
+            using var cursor = scored.GetRowCursor(scored.Schema);
+            var label = cursor.GetGetter<bool>(scored.Schema[ColumnNames.Label]);
+            var prediction = cursor.GetGetter<bool>(scored.Schema[ColumnNames.PredictedLabel]);
+            var probability = cursor.GetGetter<float>(scored.Schema[ColumnNames.Probability]);
+            bool l = false, p = false;
+            float q = 0;
+            while (cursor.MoveNext())
+            {
+                label(ref l);
+                prediction(ref p);
+                probability(ref q);
+                truth.Add(l ? 1 : 0);
+                predicted.Add(p ? 1 : 0);
+                probabilities.Add([1 - q, q]);
+            }
+        }
+        else
+        {
+            evaluatorAccuracy = ml.MulticlassClassification.Evaluate(scored).MicroAccuracy;
+            using var cursor = scored.GetRowCursor(scored.Schema);
+            var label = cursor.GetGetter<uint>(scored.Schema[ColumnNames.Label]);
+            var prediction = cursor.GetGetter<uint>(scored.Schema[ColumnNames.PredictedLabel]);
+            var score = cursor.GetGetter<VBuffer<float>>(scored.Schema[ColumnNames.Score]);
+            uint l = 0, p = 0;
+            VBuffer<float> s = default;
+            while (cursor.MoveNext())
+            {
+                label(ref l);
+                prediction(ref p);
+                score(ref s);
+                truth.Add((int)l - 1);
+                predicted.Add((int)p - 1);
+                probabilities.Add(s.DenseValues().ToArray());
+            }
+        }
+        var report = ClassificationReport.Compute(truth, predicted, classes, probabilities);
+        if (Math.Abs(report.Accuracy - evaluatorAccuracy) > 1e-9)
+            throw new InvalidOperationException(
+                $"Internal check failed: ML.NET's evaluator gives accuracy {evaluatorAccuracy} but the report {report.Accuracy}.");
+
+        var csv = new StringBuilder("image,true,predicted,probability\n");
+        for (var i = 0; i < truth.Count; i++)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"\"{items[i].Path.Replace("\"", "\"\"", StringComparison.Ordinal)}\",{classes[truth[i]]},{classes[predicted[i]]},");
+            csv.Append(probabilities[i][predicted[i]].ToString("R", CultureInfo.InvariantCulture)).Append('\n');
+        }
+        return (report, csv.ToString());
+    }
+
+    /// <summary>Turns image items into an ML.NET data view: Boolean labels for binary tasks, keys in class order otherwise.</summary>
+    private sealed class LabelEncoding
+    {
+        private readonly MLContext _ml;
+        private readonly IReadOnlyList<string> _classes;
+        private readonly bool _binary;
+        private readonly ITransformer? _toKey;
+
+        public LabelEncoding(MLContext ml, IReadOnlyList<string> classes, bool binary)
+        {
+            _ml = ml;
+            _classes = classes;
+            _binary = binary;
+            if (!binary)
+            {
+                var keyData = ml.Data.LoadFromEnumerable(classes.Select(c => new KeyRow { Label = c }));
+                _toKey = ml.Transforms.Conversion.MapValueToKey(ColumnNames.Label, keyData: keyData)
+                    .Fit(ml.Data.LoadFromEnumerable(Array.Empty<TextRow>()));
+            }
+        }
+
+        public IDataView ToDataView(IReadOnlyList<ImageItem> items)
+        {
+            foreach (var item in items)
+            {
+                if (!_classes.Contains(item.Label))
+                    throw new InvalidDataException($"Image '{item.Path}' has label '{item.Label}', which is not one of the classes ({string.Join(", ", _classes)}).");
+            }
+            if (_binary)
+                return _ml.Data.LoadFromEnumerable(items.Select(i => new BinaryRow { ImagePath = i.Path, Label = i.Label == _classes[1] }).ToList());
+            var view = _ml.Data.LoadFromEnumerable(items.Select(i => new TextRow { ImagePath = i.Path, Label = i.Label }).ToList());
+            return _toKey!.Transform(view);
+        }
+    }
+
+    private sealed class KeyRow
+    {
+        public string Label { get; set; } = "";
+    }
+
+    private sealed class TextRow
+    {
+        public string ImagePath { get; set; } = "";
+
+        public string Label { get; set; } = "";
+    }
+
+    private sealed class BinaryRow
+    {
+        public string ImagePath { get; set; } = "";
+
+        public bool Label { get; set; }
+    }
+}

@@ -1,0 +1,87 @@
+using System.IO.Compression;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.ML;
+using MLPipelines.Trainers.OnnxModel;
+
+namespace MLPipelines.Pipelines.Models;
+
+/// <summary>
+/// What a model zip is for: task, class names, and the preprocessing it expects. Stored as an extra entry
+/// (<see cref="ModelPackage.CardEntry"/>) inside the ML.NET zip, which ML.NET's loader ignores, so the zip still
+/// loads with plain <c>mlContext.Model.Load</c>.
+/// </summary>
+public sealed class ModelCard
+{
+    /// <summary>"binary" or "multiclass".</summary>
+    public string Task { get; set; } = "binary";
+
+    /// <summary>Class names; for binary tasks index 1 is the positive class (PredictedLabel = true).</summary>
+    public string[] Classes { get; set; } = [];
+
+    /// <summary>Side of the square image the model reads.</summary>
+    public int ImageSize { get; set; }
+
+    /// <summary>Whether images are converted to grayscale.</summary>
+    public bool Grayscale { get; set; } = true;
+
+    /// <summary>Name of the model input column holding image paths.</summary>
+    public string ImagePathColumn { get; set; } = "ImagePath";
+
+    /// <summary>Name of the pixel feature column (the input of the network).</summary>
+    public string FeatureColumn { get; set; } = "Features";
+
+    /// <summary>Which command or pipeline produced the model (e.g. "m1").</summary>
+    public string Producer { get; set; } = "";
+
+    /// <summary>True for a binary task.</summary>
+    [JsonIgnore]
+    public bool IsBinary => Task == "binary";
+}
+
+/// <summary>Saving and loading model zips with their <see cref="ModelCard"/>, atomically.</summary>
+public static class ModelPackage
+{
+    /// <summary>Zip entry holding the model card JSON.</summary>
+    public const string CardEntry = "MLPipelines/model-card.json";
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+    };
+
+    /// <summary>Saves <paramref name="model"/> with its card to <paramref name="path"/>, never leaving a half-written file.</summary>
+    public static void Save(MLContext ml, ITransformer model, DataViewSchema inputSchema, ModelCard card, string path)
+    {
+        using var buffer = new MemoryStream();
+        ml.Model.Save(model, inputSchema, buffer);
+        using (var zip = new ZipArchive(buffer, ZipArchiveMode.Update, leaveOpen: true))
+        {
+            var entry = zip.CreateEntry(CardEntry, CompressionLevel.Optimal);
+            using var writer = entry.Open();
+            JsonSerializer.Serialize(writer, card, JsonOptions);
+        }
+        AtomicFile.WriteAllBytes(path, buffer.ToArray());
+    }
+
+    /// <summary>Reads the card of a model zip; throws naming the file when it has none.</summary>
+    public static ModelCard ReadCard(string path)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            var entry = zip.GetEntry(CardEntry)
+                ?? throw new InvalidDataException($"Model file '{path}' has no {CardEntry}; it was not written by MLPipelines.");
+            using var stream = entry.Open();
+            return JsonSerializer.Deserialize<ModelCard>(stream, JsonOptions)
+                ?? throw new InvalidDataException($"Model file '{path}': empty {CardEntry}.");
+        }
+        catch (InvalidDataException e) when (!e.Message.Contains(path, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"Model file '{path}' is not a valid model zip: {e.Message}", e);
+        }
+    }
+}

@@ -1,0 +1,159 @@
+using Microsoft.ML;
+using MLPipelines.Mlp;
+using MLPipelines.Trainers.OnnxModel;
+
+namespace MLPipelines.Trainers.Mlp;
+
+/// <summary>
+/// Shared part of the MLP trainers: reads the rows, trains with the pure-C# <see cref="MlpEngine"/>, and
+/// compiles the network to ONNX wrapped in stock ML.NET transformers.
+/// </summary>
+public abstract class MlpTrainerBase : IEstimator<MlpModel>
+{
+    private protected MlpTrainerBase(MlpOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+    }
+
+    /// <summary>The options this trainer was created with.</summary>
+    public MlpOptions Options { get; }
+
+    /// <summary>Trains on <paramref name="input"/> (holding out <see cref="MlpOptions.ValidationFraction"/> when set).</summary>
+    /// <param name="input">Training data with the label and feature columns.</param>
+    public MlpModel Fit(IDataView input) => Fit(input, null);
+
+    /// <summary>Trains on <paramref name="trainData"/>, reporting and early-stopping on <paramref name="validationData"/>.</summary>
+    /// <param name="trainData">Training data with the label and feature columns.</param>
+    /// <param name="validationData">Validation data with the same columns, transformed the same way; may be null.</param>
+    public MlpModel Fit(IDataView trainData, IDataView? validationData)
+    {
+        ArgumentNullException.ThrowIfNull(trainData);
+        var ml = new MLContext(Options.Seed);
+        var (train, classes) = Read(trainData);
+        MlpDataset trainSet;
+        MlpDataset? validationSet = null;
+        if (validationData is not null)
+        {
+            trainSet = ToDataset(train, null);
+            var (validation, validationClasses) = Read(validationData);
+            if (!validationClasses.SequenceEqual(classes))
+                throw new ArgumentException(
+                    $"Validation labels ({string.Join(", ", validationClasses)}) differ from training labels ({string.Join(", ", classes)}); " +
+                    "transform both with the same fitted label mapping.", nameof(validationData));
+            validationSet = ToDataset(validation, null);
+            if (validationSet.Dimension != trainSet.Dimension)
+                throw new ArgumentException($"Validation features have {validationSet.Dimension} slots, training features {trainSet.Dimension}.", nameof(validationData));
+        }
+        else if (Options.ValidationFraction > 0)
+        {
+            var (trainRows, heldRows) = Holdout.Split(train.Labels, Options.ValidationFraction, Options.Seed);
+            trainSet = ToDataset(train, trainRows);
+            validationSet = ToDataset(train, heldRows);
+        }
+        else
+        {
+            trainSet = ToDataset(train, null);
+        }
+        if (Options.EarlyStoppingPatience > 0 && validationSet is null)
+            throw new ArgumentException(
+                "EarlyStoppingPatience needs a validation set: set ValidationFraction or call Fit(trainData, validationData).",
+                nameof(MlpOptions.EarlyStoppingPatience));
+
+        var architecture = new MlpArchitecture
+        {
+            InputSize = train.Dimension,
+            HiddenSizes = Options.HiddenLayers,
+            HiddenActivation = Options.HiddenActivation,
+            Output = OutputKind,
+            ClassCount = classes.Count,
+        };
+        var result = new MlpEngine(architecture, Options.ToSettings()).Train(trainSet, validationSet, Options.Progress);
+        var compiled = Compile(ml, trainData, train.Dimension, (g, x) => MlpOnnxExporter.WriteLogits(g, result.Network, x));
+        return new MlpModel(compiled.Chain, compiled.Onnx, result, classes);
+    }
+
+    /// <inheritdoc />
+    public abstract SchemaShape GetOutputSchema(SchemaShape inputSchema);
+
+    private protected abstract OutputKind OutputKind { get; }
+
+    private protected abstract (TrainingData Data, IReadOnlyList<string> Classes) Read(IDataView data);
+
+    private protected abstract ClassifierCompiler.Compiled Compile(MLContext ml, IDataView data, int dimension, ClassifierCompiler.BodyWriter body);
+
+    private static MlpDataset ToDataset(TrainingData data, int[]? rows)
+    {
+        if (rows is null)
+            return new MlpDataset(data.Features, data.Labels, data.Dimension);
+        var d = data.Dimension;
+        var features = new float[rows.Length * d];
+        var labels = new int[rows.Length];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            Array.Copy(data.Features, (long)rows[i] * d, features, (long)i * d, d);
+            labels[i] = data.Labels[rows[i]];
+        }
+        return new MlpDataset(features, labels, d);
+    }
+}
+
+/// <summary>
+/// Binary classifier trained by the pure-C# MLP engine (sigmoid output, binary cross-entropy). Output columns
+/// follow ML.NET's binary schema: Score (logit), Probability (sigmoid of Score) and PredictedLabel (Boolean).
+/// </summary>
+public sealed class MlpBinaryTrainer : MlpTrainerBase
+{
+    /// <summary>Creates the trainer; the options are validated here, naming the first invalid one.</summary>
+    /// <param name="options">Network and training options.</param>
+    public MlpBinaryTrainer(MlpOptions options) : base(options)
+    {
+    }
+
+    /// <inheritdoc />
+    public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        => OutputShapes.Binary(inputSchema, Options.LabelColumnName, Options.FeatureColumnName);
+
+    private protected override OutputKind OutputKind => OutputKind.SigmoidBinary;
+
+    private protected override (TrainingData Data, IReadOnlyList<string> Classes) Read(IDataView data)
+        => (TrainingData.ReadBinary(data, Options.FeatureColumnName, Options.LabelColumnName), ["False", "True"]);
+
+    private protected override ClassifierCompiler.Compiled Compile(MLContext ml, IDataView data, int dimension, ClassifierCompiler.BodyWriter body)
+        => ClassifierCompiler.Binary(ml, data, Options.FeatureColumnName, dimension, body);
+}
+
+/// <summary>
+/// Multiclass classifier trained by the pure-C# MLP engine (softmax output, cross-entropy). Output columns
+/// follow ML.NET's multiclass schema: Score (class probabilities) and PredictedLabel (key, same key values
+/// as the label, so <c>MapKeyToValue</c> returns the original labels).
+/// </summary>
+public sealed class MlpMulticlassTrainer : MlpTrainerBase
+{
+    /// <summary>Creates the trainer; the options are validated here, naming the first invalid one.</summary>
+    /// <param name="options">Network and training options.</param>
+    public MlpMulticlassTrainer(MlpOptions options) : base(options)
+    {
+    }
+
+    /// <inheritdoc />
+    public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        => OutputShapes.Multiclass(inputSchema, Options.LabelColumnName, Options.FeatureColumnName);
+
+    private protected override OutputKind OutputKind => OutputKind.SoftmaxMulticlass;
+
+    private protected override (TrainingData Data, IReadOnlyList<string> Classes) Read(IDataView data)
+    {
+        var label = data.Schema.GetColumnOrNull(Options.LabelColumnName)
+            ?? throw new ArgumentException($"Label column '{Options.LabelColumnName}' is not in the data.");
+        var keys = LabelKeys.FromColumn(label);
+        return (TrainingData.ReadMulticlass(data, Options.FeatureColumnName, Options.LabelColumnName, keys.Count), keys.Names);
+    }
+
+    private protected override ClassifierCompiler.Compiled Compile(MLContext ml, IDataView data, int dimension, ClassifierCompiler.BodyWriter body)
+    {
+        var label = data.Schema[Options.LabelColumnName];
+        return ClassifierCompiler.Multiclass(ml, data, Options.FeatureColumnName, dimension, LabelKeys.FromColumn(label), body);
+    }
+}

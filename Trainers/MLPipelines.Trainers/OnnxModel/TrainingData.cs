@@ -1,0 +1,98 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLPipelines.Trainers.OnnxModel;
+
+/// <summary>Rows of an <see cref="IDataView"/> materialised as one contiguous feature matrix plus class indices.</summary>
+internal sealed class TrainingData
+{
+    private TrainingData(float[] features, int[] labels, int dimension)
+    {
+        Features = features;
+        Labels = labels;
+        Dimension = dimension;
+    }
+
+    /// <summary>Row-major features, <see cref="Count"/> x <see cref="Dimension"/>.</summary>
+    public float[] Features { get; }
+
+    /// <summary>0-based class index of every row (binary: 1 = true).</summary>
+    public int[] Labels { get; }
+
+    /// <summary>Feature vector length.</summary>
+    public int Dimension { get; }
+
+    /// <summary>Number of rows.</summary>
+    public int Count => Labels.Length;
+
+    /// <summary>Returns the length of the known-size float vector column <paramref name="featureColumn"/>.</summary>
+    public static int FeatureDimension(DataViewSchema schema, string featureColumn)
+    {
+        var column = schema.GetColumnOrNull(featureColumn)
+            ?? throw new ArgumentException($"Feature column '{featureColumn}' is not in the data (columns: {string.Join(", ", schema.Select(c => c.Name))}).");
+        if (column.Type is not VectorDataViewType { ItemType: NumberDataViewType n } vector || n.RawType != typeof(float) || !vector.IsKnownSize)
+            throw new ArgumentException(
+                $"Feature column '{featureColumn}' must be a known-size vector of Single (float), but is {column.Type}. " +
+                "Use image transforms, Concatenate or a SchemaDefinition that gives the vector size.");
+        return vector.Size;
+    }
+
+    /// <summary>Reads a binary task: Boolean label column.</summary>
+    public static TrainingData ReadBinary(IDataView data, string featureColumn, string labelColumn)
+    {
+        var label = data.Schema.GetColumnOrNull(labelColumn)
+            ?? throw new ArgumentException($"Label column '{labelColumn}' is not in the data.");
+        if (label.Type != BooleanDataViewType.Instance)
+            throw new ArgumentException(
+                $"Label column '{labelColumn}' must be Boolean for binary classification, but is {label.Type}.");
+        return Read<bool>(data, featureColumn, label, (bool v, long row) => v ? 1 : 0);
+    }
+
+    /// <summary>Reads a multiclass task: key-typed label column with <paramref name="classCount"/> values.</summary>
+    public static TrainingData ReadMulticlass(IDataView data, string featureColumn, string labelColumn, int classCount)
+    {
+        var label = data.Schema.GetColumnOrNull(labelColumn)
+            ?? throw new ArgumentException($"Label column '{labelColumn}' is not in the data.");
+        return Read<uint>(data, featureColumn, label, (uint key, long row) =>
+        {
+            if (key == 0 || key > classCount)
+                throw new InvalidDataException(
+                    $"Label column '{labelColumn}', row {row}: missing or unknown label (key {key}; the label has {classCount} classes).");
+            return (int)key - 1;
+        });
+    }
+
+    private static TrainingData Read<TLabel>(IDataView data, string featureColumn, DataViewSchema.Column label, Func<TLabel, long, int> toIndex)
+    {
+        var dimension = FeatureDimension(data.Schema, featureColumn);
+        var features = data.Schema[featureColumn];
+        var capacity = data.GetRowCount() is long n and > 0 and < int.MaxValue ? (int)n : 1024;
+        var x = new List<float>(capacity * dimension);
+        var y = new List<int>(capacity);
+        using var cursor = data.GetRowCursor([features, label]);
+        var getFeatures = cursor.GetGetter<VBuffer<float>>(features);
+        var getLabel = cursor.GetGetter<TLabel>(label);
+        VBuffer<float> vector = default;
+        TLabel value = default!;
+        var dense = new float[dimension];
+        long row = 0;
+        while (cursor.MoveNext())
+        {
+            getFeatures(ref vector);
+            getLabel(ref value);
+            vector.CopyTo(dense);
+            for (var j = 0; j < dense.Length; j++)
+            {
+                if (!float.IsFinite(dense[j]))
+                    throw new InvalidDataException(
+                        $"Feature column '{featureColumn}', row {row}, slot {j}: value {dense[j]} is not finite (NaN or infinity).");
+            }
+            x.AddRange(dense);
+            y.Add(toIndex(value, row));
+            row++;
+        }
+        if (row == 0)
+            throw new ArgumentException("The training data has no rows.");
+        return new TrainingData(x.ToArray(), y.ToArray(), dimension);
+    }
+}
