@@ -1,0 +1,296 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace MLPipelines.Mlp.Kernels;
+
+/// <summary>Which instruction set the matrix product uses.</summary>
+internal enum GemmPath
+{
+    /// <summary>Pick the widest accelerated vectors.</summary>
+    Auto,
+
+    /// <summary>512-bit vectors (AVX-512).</summary>
+    Vector512,
+
+    /// <summary>256-bit vectors (AVX2 / FMA).</summary>
+    Vector256,
+
+    /// <summary>Plain scalar loops.</summary>
+    Scalar,
+}
+
+/// <summary>
+/// Single-precision general matrix product <c>C = alpha · op(A) · op(B) + beta · C + bias</c> (row-major),
+/// cache-blocked over the depth and over 4-vector column panels, register-tiled 4 rows × 4 vectors.
+/// </summary>
+internal static unsafe class Gemm
+{
+    /// <summary>Depth block: a KC × 64 panel of B (96 KiB) stays in L2 while all rows stream past it.</summary>
+    internal const int DepthBlock = 384;
+
+    /// <summary>Tests set this to exercise a particular path; <see cref="GemmPath.Auto"/> in production.</summary>
+    internal static GemmPath ForcedPath { get; set; } = GemmPath.Auto;
+
+    [ThreadStatic]
+    private static float[]? t_pack;
+
+    /// <summary>The path <see cref="Multiply"/> takes now.</summary>
+    internal static GemmPath ActivePath
+    {
+        get
+        {
+            GemmPath p = ForcedPath;
+            if (p == GemmPath.Vector512 && !Vector512.IsHardwareAccelerated)
+            {
+                p = GemmPath.Auto;
+            }
+
+            if (p == GemmPath.Vector256 && !Vector256.IsHardwareAccelerated)
+            {
+                p = GemmPath.Auto;
+            }
+
+            if (p != GemmPath.Auto)
+            {
+                return p;
+            }
+
+            return Vector512.IsHardwareAccelerated ? GemmPath.Vector512
+                : Vector256.IsHardwareAccelerated ? GemmPath.Vector256
+                : GemmPath.Scalar;
+        }
+    }
+
+    /// <summary>
+    /// <c>C[i, j] = alpha · Σ_p op(A)[i, p] · op(B)[p, j] + beta · C[i, j] + bias[j]</c> for an m × n result.
+    /// op(A) is m × k: <c>A[i * lda + p]</c>, or <c>A[p * lda + i]</c> when <paramref name="transA"/>.
+    /// op(B) is k × n: <c>B[p * ldb + j]</c>, or <c>B[j * ldb + p]</c> when <paramref name="transB"/>.
+    /// When <paramref name="beta"/> is 0 the old contents of C are ignored (may be garbage). An empty bias means none.
+    /// </summary>
+    public static void Multiply(
+        bool transA, bool transB, int m, int n, int k, float alpha,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
+        float beta, Span<float> c, int ldc, ReadOnlySpan<float> bias = default)
+    {
+        if (m < 0 || n < 0 || k < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(m), "Matrix sizes must be non-negative.");
+        }
+
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
+
+        Require(ldc >= n && c.Length >= ((long)(m - 1) * ldc) + n, nameof(c));
+        Require(bias.IsEmpty || bias.Length >= n, nameof(bias));
+        if (k > 0)
+        {
+            Require(transA ? lda >= m && a.Length >= ((long)(k - 1) * lda) + m : lda >= k && a.Length >= ((long)(m - 1) * lda) + k, nameof(a));
+            Require(transB ? ldb >= k && b.Length >= ((long)(n - 1) * ldb) + k : ldb >= n && b.Length >= ((long)(k - 1) * ldb) + n, nameof(b));
+        }
+
+        if (transB && k > 0)
+        {
+            int size = k * n;
+            float[] pack = t_pack is { } existing && existing.Length >= size ? existing : (t_pack = new float[Math.Max(size, 4096)]);
+            PackTransposed(b, ldb, k, n, pack);
+            b = pack;
+            ldb = n;
+        }
+
+        fixed (float* pa = a)
+        fixed (float* pb = b)
+        fixed (float* pc = c)
+        fixed (float* pbias = bias)
+        {
+            Core(ActivePath, transA, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, bias.IsEmpty ? null : pbias);
+        }
+    }
+
+    private static void Require(bool ok, string name)
+    {
+        if (!ok)
+        {
+            throw new ArgumentException("The buffer is too small for the given matrix sizes and leading dimension.", name);
+        }
+    }
+
+    /// <summary>dst[p * n + j] = src[j * ld + p]: op(B) = Bᵀ made row-major.</summary>
+    private static void PackTransposed(ReadOnlySpan<float> src, int ld, int k, int n, Span<float> dst)
+    {
+        for (int j = 0; j < n; j++)
+        {
+            ReadOnlySpan<float> row = src.Slice(j * ld, k);
+            for (int p = 0; p < row.Length; p++)
+            {
+                dst[(p * n) + j] = row[p];
+            }
+        }
+    }
+
+    private static void Core(GemmPath path, bool transA, int m, int n, int k, float alpha, float* a, nint lda, float* b, nint ldb, float beta, float* c, nint ldc, float* bias)
+    {
+        nint rsA = transA ? 1 : lda;
+        nint csA = transA ? lda : 1;
+        int nVectorCols = 0;
+        if (k > 0)
+        {
+            if (path == GemmPath.Vector512)
+            {
+                nVectorCols = n - (n % GemmKernels512.Width);
+                Tiles512(m, nVectorCols, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
+            }
+            else if (path == GemmPath.Vector256)
+            {
+                nVectorCols = n - (n % GemmKernels256.Width);
+                Tiles256(m, nVectorCols, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
+            }
+        }
+
+        if (nVectorCols < n)
+        {
+            ScalarColumns(m, nVectorCols, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
+        }
+    }
+
+    private static void Tiles512(int m, int n, int k, float alpha, float* a, nint rsA, nint csA, float* b, nint ldb, float beta, float* c, nint ldc, float* bias)
+    {
+        const int W = GemmKernels512.Width;
+        for (int j0 = 0; j0 < n; j0 += 4 * W)
+        {
+            int vectors = Math.Min(4, (n - j0) / W);
+            for (int p0 = 0; p0 < k; p0 += DepthBlock)
+            {
+                int kc = Math.Min(DepthBlock, k - p0);
+                float be = p0 == 0 ? beta : 1f;
+                float* bi = p0 == 0 && bias != null ? bias + j0 : null;
+                float* ab = a + (p0 * csA);
+                float* bb = b + (p0 * ldb) + j0;
+                int i = 0;
+                for (; i + 4 <= m; i += 4)
+                {
+                    float* ai = ab + (i * rsA);
+                    float* ci = c + (i * ldc) + j0;
+                    if (vectors == 4)
+                    {
+                        GemmKernels512.Tile4x4(ai, rsA, csA, bb, ldb, kc, ci, ldc, alpha, be, bi);
+                    }
+                    else
+                    {
+                        for (int v = 0; v < vectors; v++)
+                        {
+                            GemmKernels512.Tile4x1(ai, rsA, csA, bb + (v * W), ldb, kc, ci + (v * W), ldc, alpha, be, bi == null ? null : bi + (v * W));
+                        }
+                    }
+                }
+
+                for (; i < m; i++)
+                {
+                    float* ai = ab + (i * rsA);
+                    float* ci = c + (i * ldc) + j0;
+                    if (vectors == 4)
+                    {
+                        GemmKernels512.Tile1x4(ai, csA, bb, ldb, kc, ci, alpha, be, bi);
+                    }
+                    else
+                    {
+                        for (int v = 0; v < vectors; v++)
+                        {
+                            GemmKernels512.Tile1x1(ai, csA, bb + (v * W), ldb, kc, ci + (v * W), alpha, be, bi == null ? null : bi + (v * W));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void Tiles256(int m, int n, int k, float alpha, float* a, nint rsA, nint csA, float* b, nint ldb, float beta, float* c, nint ldc, float* bias)
+    {
+        const int W = GemmKernels256.Width;
+        for (int j0 = 0; j0 < n; j0 += 4 * W)
+        {
+            int vectors = Math.Min(4, (n - j0) / W);
+            for (int p0 = 0; p0 < k; p0 += DepthBlock)
+            {
+                int kc = Math.Min(DepthBlock, k - p0);
+                float be = p0 == 0 ? beta : 1f;
+                float* bi = p0 == 0 && bias != null ? bias + j0 : null;
+                float* ab = a + (p0 * csA);
+                float* bb = b + (p0 * ldb) + j0;
+                int i = 0;
+                for (; i + 4 <= m; i += 4)
+                {
+                    float* ai = ab + (i * rsA);
+                    float* ci = c + (i * ldc) + j0;
+                    if (vectors == 4)
+                    {
+                        GemmKernels256.Tile4x4(ai, rsA, csA, bb, ldb, kc, ci, ldc, alpha, be, bi);
+                    }
+                    else
+                    {
+                        for (int v = 0; v < vectors; v++)
+                        {
+                            GemmKernels256.Tile4x1(ai, rsA, csA, bb + (v * W), ldb, kc, ci + (v * W), ldc, alpha, be, bi == null ? null : bi + (v * W));
+                        }
+                    }
+                }
+
+                for (; i < m; i++)
+                {
+                    float* ai = ab + (i * rsA);
+                    float* ci = c + (i * ldc) + j0;
+                    if (vectors == 4)
+                    {
+                        GemmKernels256.Tile1x4(ai, csA, bb, ldb, kc, ci, alpha, be, bi);
+                    }
+                    else
+                    {
+                        for (int v = 0; v < vectors; v++)
+                        {
+                            GemmKernels256.Tile1x1(ai, csA, bb + (v * W), ldb, kc, ci + (v * W), alpha, be, bi == null ? null : bi + (v * W));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Columns [j0, n) with scalar loops (the tail narrower than one vector, or everything on the scalar path).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ScalarColumns(int m, int j0, int n, int k, float alpha, float* a, nint rsA, nint csA, float* b, nint ldb, float beta, float* c, nint ldc, float* bias)
+    {
+        for (int i = 0; i < m; i++)
+        {
+            float* ai = a + (i * rsA);
+            float* ci = c + (i * ldc);
+            for (int j = j0; j < n; j++)
+            {
+                float s0 = 0f, s1 = 0f;
+                float* bj = b + j;
+                nint offA = 0;
+                int p = 0;
+                for (; p + 1 < k; p += 2)
+                {
+                    s0 += ai[offA] * bj[0];
+                    s1 += ai[offA + csA] * bj[ldb];
+                    offA += 2 * csA;
+                    bj += 2 * ldb;
+                }
+
+                if (p < k)
+                {
+                    s0 += ai[offA] * bj[0];
+                }
+
+                float r = (alpha * (s0 + s1)) + (bias == null ? 0f : bias[j]);
+                if (beta != 0f)
+                {
+                    r += beta * ci[j];
+                }
+
+                ci[j] = r;
+            }
+        }
+    }
+}

@@ -1,0 +1,243 @@
+namespace MLPipelines.Mlp;
+
+/// <summary>Activation function of the hidden layers.</summary>
+public enum Activation
+{
+    /// <summary>Logistic sigmoid, 1 / (1 + e^-x). Weights use Xavier/Glorot initialisation.</summary>
+    Sigmoid,
+
+    /// <summary>Rectified linear unit, max(0, x). Weights use He initialisation.</summary>
+    Relu,
+
+    /// <summary>Hyperbolic tangent. Weights use Xavier/Glorot initialisation.</summary>
+    Tanh,
+}
+
+/// <summary>Kind of output layer and loss.</summary>
+public enum OutputKind
+{
+    /// <summary>One sigmoid unit giving P(class 1), trained with binary cross-entropy.</summary>
+    SigmoidBinary,
+
+    /// <summary>K softmax units, trained with categorical cross-entropy.</summary>
+    SoftmaxMulticlass,
+}
+
+/// <summary>Optimisation algorithm.</summary>
+public enum OptimizerKind
+{
+    /// <summary>Plain stochastic gradient descent: w ← w − η g.</summary>
+    Sgd,
+
+    /// <summary>SGD with (heavy-ball, optionally Nesterov) momentum: v ← μ v + g; w ← w − η v (Nesterov: w ← w − η (g + μ v)).</summary>
+    Momentum,
+
+    /// <summary>Adam (Kingma and Ba, 2015) with bias correction.</summary>
+    Adam,
+}
+
+/// <summary>Learning-rate schedule, evaluated once per epoch.</summary>
+public enum LearningRateSchedule
+{
+    /// <summary>The learning rate stays at its initial value.</summary>
+    Constant,
+
+    /// <summary>η_e = η · γ^⌊e / StepSize⌋ for the zero-based epoch e.</summary>
+    Step,
+
+    /// <summary>η_e = η · (1 + cos(π e / Epochs)) / 2 for the zero-based epoch e (cosine annealing to 0).</summary>
+    Cosine,
+}
+
+/// <summary>Shape of a fully connected network.</summary>
+public sealed class MlpArchitecture
+{
+    /// <summary>Gets the number of input features. Must be positive.</summary>
+    public int InputSize { get; init; }
+
+    /// <summary>Gets the widths of the hidden layers, input side first (may be empty). The default value is [64].</summary>
+    public IReadOnlyList<int> HiddenSizes { get; init; } = [64];
+
+    /// <summary>Gets the activation of every hidden layer. The default value is <see cref="Activation.Sigmoid"/>.</summary>
+    public Activation HiddenActivation { get; init; } = Activation.Sigmoid;
+
+    /// <summary>Gets the kind of output layer. The default value is <see cref="OutputKind.SigmoidBinary"/>.</summary>
+    public OutputKind Output { get; init; }
+
+    /// <summary>Gets the number of classes (used by <see cref="OutputKind.SoftmaxMulticlass"/>; must be at least 2). The default value is 2.</summary>
+    public int ClassCount { get; init; } = 2;
+
+    /// <summary>Gets the number of output units: 1 for <see cref="OutputKind.SigmoidBinary"/>, otherwise <see cref="ClassCount"/>.</summary>
+    public int OutputSize => Output == OutputKind.SigmoidBinary ? 1 : ClassCount;
+
+    /// <summary>Gets the number of classes a label may take: 2 for binary output, otherwise <see cref="ClassCount"/>.</summary>
+    public int LabelClassCount => Output == OutputKind.SigmoidBinary ? 2 : ClassCount;
+
+    /// <summary>Gets the number of trainable parameters (weights and biases).</summary>
+    public long ParameterCount
+    {
+        get
+        {
+            long total = 0;
+            int fanIn = InputSize;
+            foreach (int h in HiddenSizes)
+            {
+                total += ((long)fanIn * h) + h;
+                fanIn = h;
+            }
+
+            return total + ((long)fanIn * OutputSize) + OutputSize;
+        }
+    }
+
+    /// <summary>Checks the architecture.</summary>
+    /// <exception cref="ArgumentException">A property is out of range; the message names it.</exception>
+    public void Validate()
+    {
+        if (InputSize <= 0)
+        {
+            throw new ArgumentException($"{nameof(InputSize)} must be positive (was {InputSize}).", nameof(InputSize));
+        }
+
+        if (HiddenSizes is null)
+        {
+            throw new ArgumentException($"{nameof(HiddenSizes)} must not be null.", nameof(HiddenSizes));
+        }
+
+        for (int i = 0; i < HiddenSizes.Count; i++)
+        {
+            if (HiddenSizes[i] <= 0)
+            {
+                throw new ArgumentException($"{nameof(HiddenSizes)}[{i}] must be positive (was {HiddenSizes[i]}).", nameof(HiddenSizes));
+            }
+        }
+
+        if (!Enum.IsDefined(HiddenActivation))
+        {
+            throw new ArgumentException($"{nameof(HiddenActivation)} has an unknown value {HiddenActivation}.", nameof(HiddenActivation));
+        }
+
+        if (!Enum.IsDefined(Output))
+        {
+            throw new ArgumentException($"{nameof(Output)} has an unknown value {Output}.", nameof(Output));
+        }
+
+        if (Output == OutputKind.SoftmaxMulticlass && ClassCount < 2)
+        {
+            throw new ArgumentException($"{nameof(ClassCount)} must be at least 2 for softmax output (was {ClassCount}).", nameof(ClassCount));
+        }
+    }
+
+    /// <summary>Layer widths from the input to the output, e.g. [784, 64, 1].</summary>
+    internal int[] LayerSizes()
+    {
+        var sizes = new int[HiddenSizes.Count + 2];
+        sizes[0] = InputSize;
+        for (int i = 0; i < HiddenSizes.Count; i++)
+        {
+            sizes[i + 1] = HiddenSizes[i];
+        }
+
+        sizes[^1] = OutputSize;
+        return sizes;
+    }
+}
+
+/// <summary>Hyper-parameters of training.</summary>
+public sealed class MlpTrainingSettings
+{
+    /// <summary>Gets or sets the number of passes over the training set. The default value is 50.</summary>
+    public int Epochs { get; set; } = 50;
+
+    /// <summary>Gets or sets the mini-batch size. The default value is 32.</summary>
+    public int BatchSize { get; set; } = 32;
+
+    /// <summary>Gets or sets the initial learning rate η. The default value is 0.1.</summary>
+    public double LearningRate { get; set; } = 0.1;
+
+    /// <summary>Gets or sets the optimiser. The default value is <see cref="OptimizerKind.Sgd"/>.</summary>
+    public OptimizerKind Optimizer { get; set; } = OptimizerKind.Sgd;
+
+    /// <summary>Gets or sets the momentum μ of <see cref="OptimizerKind.Momentum"/>, in [0, 1). The default value is 0.9.</summary>
+    public double Momentum { get; set; } = 0.9;
+
+    /// <summary>Gets or sets a value indicating whether <see cref="OptimizerKind.Momentum"/> uses Nesterov's look-ahead form. The default value is false.</summary>
+    public bool Nesterov { get; set; }
+
+    /// <summary>Gets or sets Adam's first-moment decay β1, in [0, 1). The default value is 0.9.</summary>
+    public double Beta1 { get; set; } = 0.9;
+
+    /// <summary>Gets or sets Adam's second-moment decay β2, in [0, 1). The default value is 0.999.</summary>
+    public double Beta2 { get; set; } = 0.999;
+
+    /// <summary>Gets or sets Adam's ε added to the denominator. The default value is 1e-8.</summary>
+    public double Epsilon { get; set; } = 1e-8;
+
+    /// <summary>
+    /// Gets or sets the L2 weight-decay coefficient λ: the loss gains λ/2 · Σ w² over the weights (not the biases),
+    /// so every weight gradient gains λ w. The default value is 0.
+    /// </summary>
+    public double L2 { get; set; }
+
+    /// <summary>Gets or sets the (inverted) dropout probability applied to every hidden layer's output during training, in [0, 1). The default value is 0.</summary>
+    public double Dropout { get; set; }
+
+    /// <summary>Gets or sets the learning-rate schedule. The default value is <see cref="LearningRateSchedule.Constant"/>.</summary>
+    public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.Constant;
+
+    /// <summary>Gets or sets the number of epochs between decays of <see cref="LearningRateSchedule.Step"/>. The default value is 10.</summary>
+    public int StepSize { get; set; } = 10;
+
+    /// <summary>Gets or sets the decay factor γ of <see cref="LearningRateSchedule.Step"/>, in (0, 1]. The default value is 0.1.</summary>
+    public double Gamma { get; set; } = 0.1;
+
+    /// <summary>
+    /// Gets or sets the number of epochs without an improvement of the validation loss after which training stops
+    /// and the best weights are restored; 0 turns early stopping off. Needs a validation set. The default value is 0.
+    /// </summary>
+    public int EarlyStoppingPatience { get; set; }
+
+    /// <summary>Gets or sets the seed of the random generator (initialisation, shuffling, dropout). The default value is 1.</summary>
+    public int Seed { get; set; } = 1;
+
+    /// <summary>Gets or sets a value indicating whether the training set is reshuffled every epoch. The default value is true.</summary>
+    public bool Shuffle { get; set; } = true;
+
+    /// <summary>Checks the settings.</summary>
+    /// <exception cref="ArgumentException">A property is out of range; the message names it.</exception>
+    public void Validate()
+    {
+        Check(Epochs > 0, nameof(Epochs), Epochs, "must be positive");
+        Check(BatchSize > 0, nameof(BatchSize), BatchSize, "must be positive");
+        Check(double.IsFinite(LearningRate) && LearningRate > 0, nameof(LearningRate), LearningRate, "must be a positive finite number");
+        Check(Enum.IsDefined(Optimizer), nameof(Optimizer), Optimizer, "is not a known optimiser");
+        Check(Momentum >= 0 && Momentum < 1, nameof(Momentum), Momentum, "must be in [0, 1)");
+        Check(Beta1 >= 0 && Beta1 < 1, nameof(Beta1), Beta1, "must be in [0, 1)");
+        Check(Beta2 >= 0 && Beta2 < 1, nameof(Beta2), Beta2, "must be in [0, 1)");
+        Check(double.IsFinite(Epsilon) && Epsilon > 0, nameof(Epsilon), Epsilon, "must be a positive finite number");
+        Check(double.IsFinite(L2) && L2 >= 0, nameof(L2), L2, "must be a non-negative finite number");
+        Check(Dropout >= 0 && Dropout < 1, nameof(Dropout), Dropout, "must be in [0, 1)");
+        Check(Enum.IsDefined(Schedule), nameof(Schedule), Schedule, "is not a known schedule");
+        Check(StepSize > 0, nameof(StepSize), StepSize, "must be positive");
+        Check(Gamma > 0 && Gamma <= 1, nameof(Gamma), Gamma, "must be in (0, 1]");
+        Check(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be non-negative");
+    }
+
+    /// <summary>The learning rate of the zero-based epoch <paramref name="epoch"/> under <see cref="Schedule"/>.</summary>
+    /// <param name="epoch">Zero-based epoch index.</param>
+    /// <returns>The learning rate used throughout that epoch.</returns>
+    public double LearningRateAt(int epoch) => Schedule switch
+    {
+        LearningRateSchedule.Step => LearningRate * Math.Pow(Gamma, epoch / StepSize),
+        LearningRateSchedule.Cosine => LearningRate * 0.5 * (1 + Math.Cos(Math.PI * epoch / Epochs)),
+        _ => LearningRate,
+    };
+
+    private static void Check<T>(bool ok, string name, T value, string rule)
+    {
+        if (!ok)
+        {
+            throw new ArgumentException($"{name} {rule} (was {value}).", name);
+        }
+    }
+}
