@@ -29,7 +29,7 @@ public sealed class ExperimentOptions
     /// <summary>Convert images to grayscale. The default value is true.</summary>
     public bool Grayscale { get; set; } = true;
 
-    /// <summary>Standardise every pixel with the training mean and variance (a stock ML.NET normaliser). The default value is true.</summary>
+    /// <summary>Standardise every pixel to zero mean and unit variance over the training images (stock NormalizeMeanVariance with fixZero false, so it centres). The default value is true.</summary>
     public bool Standardize { get; set; } = true;
 
     /// <summary>Stratified fraction of the images held out for validation. The default value is 0.2.</summary>
@@ -176,7 +176,7 @@ public static class ImageClassificationExperiment
         files.Add(metricsPath);
         files.AddRange(WritePlots(options.OutputDirectory, trained, validation));
         var predictionsPath = Path.Combine(options.OutputDirectory, "predictions.csv");
-        AtomicFile.WriteAllBytes(predictionsPath, Encoding.UTF8.GetBytes(validationRows));
+        Trainers.OnnxModel.AtomicFile.WriteAllBytes(predictionsPath, Encoding.UTF8.GetBytes(validationRows));
         files.Add(predictionsPath);
         return new ExperimentResult(metrics, validation, test, options.OutputDirectory, files);
     }
@@ -186,13 +186,13 @@ public static class ImageClassificationExperiment
     {
         var images = ImagePreprocessing.Create(ml, new ImagePreprocessingOptions
         {
-            InputColumn = ImagePathColumn,
-            OutputColumn = ColumnNames.Features,
+            InputColumnName = ImagePathColumn,
+            OutputColumnName = ColumnNames.Features,
             ImageSize = options.ImageSize,
             Grayscale = options.Grayscale,
         });
         return options.Standardize
-            ? images.Append(ml.Transforms.NormalizeMeanVariance(ColumnNames.Features))
+            ? images.Append(ml.Transforms.NormalizeMeanVariance(ColumnNames.Features, fixZero: false))
             : images;
     }
 

@@ -36,7 +36,9 @@ public sealed class ImageModelPredictor
             throw new InvalidDataException($"Model file '{path}' has no pixel-extraction step; it is not an image model.");
         _afterPixels = new TransformerChain<ITransformer>(flat.Skip(pixels + 1).ToArray());
         var output = _model.GetOutputSchema(inputSchema ?? throw new InvalidDataException($"Model file '{path}' has no input schema."));
-        _featureLength = output[Card.FeatureColumn].Type.GetValueCount();
+        _featureLength = output[Card.FeatureColumn].Type is VectorDataViewType { IsKnownSize: true } features
+            ? features.Size
+            : throw new InvalidDataException($"Model file '{path}': column '{Card.FeatureColumn}' is not a known-size vector.");
         ModelPath = path;
     }
 

@@ -43,7 +43,7 @@ internal static class StockHeads
             new BinaryRow { Logit = [1f], Label = true },
             new BinaryRow { Logit = [-1f], Label = false },
         };
-        var data = ml.Data.LoadFromEnumerable(rows);
+        var data = ml.Data.LoadFromEnumerable(rows, OneSlot<BinaryRow>(LogitColumn));
         var options = new AveragedPerceptronTrainer.Options
         {
             LabelColumnName = HeadLabel,
@@ -71,7 +71,7 @@ internal static class StockHeads
     /// </summary>
     public static AffineHead CreateIndex(MLContext ml)
     {
-        var data = ml.Data.LoadFromEnumerable(new[] { new IndexRow { Index = [1f], Label = 1f } });
+        var data = ml.Data.LoadFromEnumerable(new[] { new IndexRow { Index = [1f], Label = 1f } }, OneSlot<IndexRow>(IndexColumn));
         var options = new OnlineGradientDescentTrainer.Options
         {
             LabelColumnName = HeadLabel,
@@ -91,6 +91,17 @@ internal static class StockHeads
         return new AffineHead(regression, weight, bias);
     }
 
+    /// <summary>
+    /// OnnxTransformer types an ONNX output of shape [N, 1] as a vector with dimensions (1, 1); the stock heads
+    /// check the exact vector type, so they are trained on that type.
+    /// </summary>
+    private static SchemaDefinition OneSlot<TRow>(string column)
+    {
+        var definition = SchemaDefinition.Create(typeof(TRow));
+        definition[column].ColumnType = new VectorDataViewType(NumberDataViewType.Single, 1, 1);
+        return definition;
+    }
+
     private static void EnsureUsable(float weight, float bias, string what)
     {
         if (!(weight > 0f) || !float.IsFinite(bias))
@@ -101,7 +112,7 @@ internal static class StockHeads
 
     private sealed class BinaryRow
     {
-        [ColumnName(LogitColumn), VectorType(1)]
+        [ColumnName(LogitColumn)]
         public float[] Logit { get; set; } = [];
 
         [ColumnName(HeadLabel)]
@@ -110,7 +121,7 @@ internal static class StockHeads
 
     private sealed class IndexRow
     {
-        [ColumnName(IndexColumn), VectorType(1)]
+        [ColumnName(IndexColumn)]
         public float[] Index { get; set; } = [];
 
         [ColumnName(HeadLabel)]
