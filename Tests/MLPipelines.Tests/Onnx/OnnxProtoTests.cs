@@ -186,6 +186,29 @@ public sealed class OnnxProtoTests
         Assert.Contains("graph output 'Z'", ex.Message);
     }
 
+    [Theory]
+    [InlineData(13, 8)]
+    [InlineData(17, 8)]
+    [InlineData(21, 10)]
+    public void Builder_PairsIrVersionWithOpset_AndOrtLoadsIt(long opset, long ir)
+    {
+        var g = new OnnxGraphBuilder("g", opset);
+        g.AddInput("X", OnnxElementType.Float, -1, 2);
+        g.AddNode("Relu", ["X"], "Y");
+        g.AddOutput("Y", OnnxElementType.Float, -1, 2);
+        var model = g.Build();
+        Assert.Equal(ir, model.IrVersion);
+        Assert.Equal(opset, model.DefaultOpsetVersion);
+        Assert.Equal([0f, 2f], Run(model.ToBytes(), ("X", new[] { -1f, 2f }, [1L, 2]))["Y"].Floats!);
+    }
+
+    [Fact]
+    public void UntypedAttribute_InfersItsTypeWhenWritten()
+    {
+        var a = OnnxAttributeProto.Parse(new OnnxAttributeProto { Name = "alpha", F = 0.5f }.ToBytes());
+        Assert.Equal((OnnxAttributeType.Float, 0.5f), (a.Type, a.F));
+    }
+
     [Fact]
     public void UniqueName_NeverClashesWithUsedNames()
     {
