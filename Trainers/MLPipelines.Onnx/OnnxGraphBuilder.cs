@@ -189,7 +189,10 @@ public sealed class OnnxGraphBuilder
         _metadata.Add(new OnnxStringStringEntryProto { Key = key, Value = value });
     }
 
-    /// <summary>Builds the model (IR version 8). Throws <see cref="InvalidOperationException"/> when the graph is invalid.</summary>
+    /// <summary>
+    /// Builds the model: IR version 8 for opsets up to 18 (newer opsets get the IR version ONNX pairs them with:
+    /// 9 for 19-20, 10 for 21-22, 11 beyond). Throws <see cref="InvalidOperationException"/> when the graph is invalid.
+    /// </summary>
     public OnnxModelProto Build()
     {
         if (_graph.Outputs.Count == 0) throw new InvalidOperationException($"Graph '{_graph.Name}' has no outputs.");
@@ -203,7 +206,7 @@ public sealed class OnnxGraphBuilder
         g.ValueInfo.AddRange(_graph.ValueInfo);
         var model = new OnnxModelProto
         {
-            IrVersion = 8,
+            IrVersion = _opsetVersion switch { <= 18 => 8, <= 20 => 9, <= 22 => 10, _ => 11 },
             ProducerName = ProducerName,
             ProducerVersion = ProducerVersion,
             DocString = DocString,

@@ -246,6 +246,9 @@ public sealed class OnnxNodeProto : OnnxMessage
     /// <summary>Operator domain; empty for the default ONNX domain (field 7).</summary>
     public string? Domain { get; set; }
 
+    /// <summary>Parses a serialized NodeProto.</summary>
+    public static OnnxNodeProto Parse(ReadOnlySpan<byte> bytes) => ParseMessage<OnnxNodeProto>(bytes);
+
     /// <summary>Finds an attribute by name, or null.</summary>
     public OnnxAttributeProto? GetAttribute(string name) => Attributes.Find(a => a.Name == name);
 
@@ -306,6 +309,9 @@ public sealed class OnnxAttributeProto : OnnxMessage
     /// <summary>Documentation (field 13).</summary>
     public string? DocString { get; set; }
 
+    /// <summary>Parses a serialized AttributeProto.</summary>
+    public static OnnxAttributeProto Parse(ReadOnlySpan<byte> bytes) => ParseMessage<OnnxAttributeProto>(bytes);
+
     /// <summary>The string value decoded as UTF-8, or null.</summary>
     public string? StringValue => S is null ? null : Encoding.UTF8.GetString(S);
 
@@ -336,8 +342,8 @@ public sealed class OnnxAttributeProto : OnnxMessage
         : Strings.Count > 0 ? OnnxAttributeType.Strings
         : Tensors.Count > 0 ? OnnxAttributeType.Tensors
         : Graphs.Count > 0 ? OnnxAttributeType.Graphs
-        : _sawF ? OnnxAttributeType.Float
-        : _sawI ? OnnxAttributeType.Int
+        : _sawF || F != 0 ? OnnxAttributeType.Float
+        : _sawI || I != 0 ? OnnxAttributeType.Int
         : OnnxAttributeType.Undefined;
 
     private bool _sawF;

@@ -95,9 +95,10 @@ internal sealed class ProtoWriter
         WriteRaw(value);
     }
 
+    /// <summary>Writes a string field when it is present (non-null); an empty string is written, as proto2 does for a set field.</summary>
     public void WriteString(int field, string? value)
     {
-        if (string.IsNullOrEmpty(value)) return;
+        if (value is null) return;
         WriteTag(field, WireType.LengthDelimited);
         int byteCount = Encoding.UTF8.GetByteCount(value);
         WriteRawVarint((ulong)byteCount);
