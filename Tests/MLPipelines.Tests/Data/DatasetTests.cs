@@ -101,26 +101,27 @@ public sealed class DatasetTests : IDisposable
     [Fact]
     public void Locator_UsesEnvironmentVariableWhenNoOption()
     {
-        // Process-wide state: restore afterwards. Only this test sets the variable.
-        string? saved = Environment.GetEnvironmentVariable(DatasetLocator.EnvironmentVariable);
-        try
-        {
-            string root = _dir.Combine("envdata");
-            Directory.CreateDirectory(Path.Combine(root, "stanford-cars"));
-            Environment.SetEnvironmentVariable(DatasetLocator.EnvironmentVariable, root);
-            Assert.Equal(Path.Combine(root, "stanford-cars"), DatasetLocator.ResolveDataset("stanford-cars", null));
-            var ex = Assert.Throws<DirectoryNotFoundException>(() => DatasetLocator.ResolveDataset("sign-language-digits", ""));
-            Assert.Contains("environment variable " + DatasetLocator.EnvironmentVariable, ex.Message);
+        // The variable's value is passed in (internal overload): setting the real variable would race with
+        // other tests that read it.
+        const string name = "--data";
+        string root = _dir.Combine("envdata");
+        Directory.CreateDirectory(Path.Combine(root, "stanford-cars"));
+        Assert.True(DatasetLocator.TryResolveDataset("stanford-cars", null, root, out string p, out _, name));
+        Assert.Equal(Path.Combine(root, "stanford-cars"), p);
 
-            Environment.SetEnvironmentVariable(DatasetLocator.EnvironmentVariable, null);
-            ex = Assert.Throws<DirectoryNotFoundException>(() => DatasetLocator.ResolveDataset("sign-language-digits", null));
-            Assert.Contains("--data", ex.Message);
-            Assert.Contains(DatasetLocator.EnvironmentVariable, ex.Message);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(DatasetLocator.EnvironmentVariable, saved);
-        }
+        Assert.False(DatasetLocator.TryResolveDataset("sign-language-digits", "", root, out _, out string reason, name));
+        Assert.Contains("environment variable " + DatasetLocator.EnvironmentVariable, reason);
+        Assert.Contains(Path.Combine(root, "sign-language-digits"), reason);
+
+        // an explicit option wins over the variable
+        string other = _dir.Combine("opt");
+        Directory.CreateDirectory(Path.Combine(other, "stanford-cars"));
+        Assert.True(DatasetLocator.TryResolveDataset("stanford-cars", other, root, out p, out _, name));
+        Assert.Equal(Path.Combine(other, "stanford-cars"), p);
+
+        Assert.False(DatasetLocator.TryResolveDataset("sign-language-digits", null, null, out _, out reason, name));
+        Assert.Contains("--data", reason);
+        Assert.Contains(DatasetLocator.EnvironmentVariable, reason);
     }
 
     [Fact]
