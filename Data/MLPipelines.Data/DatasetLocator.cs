@@ -50,7 +50,13 @@ public static class DatasetLocator
     /// <param name="optionName">Name of the option for messages.</param>
     /// <returns>Whether the dataset folder was found.</returns>
     public static bool TryResolveDataset(string datasetFolderName, string? dataRootOption, out string datasetPath, out string reason,
-        string optionName = DefaultOptionName)
+        string optionName = DefaultOptionName) =>
+        TryResolveDataset(datasetFolderName, dataRootOption, Environment.GetEnvironmentVariable(EnvironmentVariable),
+            out datasetPath, out reason, optionName);
+
+    /// <summary>Core of <see cref="TryResolveDataset(string, string?, out string, out string, string)"/> with the variable's value passed in (tests).</summary>
+    internal static bool TryResolveDataset(string datasetFolderName, string? dataRootOption, string? environmentValue,
+        out string datasetPath, out string reason, string optionName)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(datasetFolderName);
         datasetPath = "";
@@ -63,7 +69,7 @@ public static class DatasetLocator
         }
         else
         {
-            string? env = Environment.GetEnvironmentVariable(EnvironmentVariable);
+            string? env = environmentValue;
             if (string.IsNullOrWhiteSpace(env))
             {
                 reason = $"Dataset '{datasetFolderName}' not found: no data root given. Pass {optionName} <folder> or set the " +
