@@ -123,8 +123,9 @@ public sealed class MetricsDocument
     /// <summary>
     /// Additional top-level entries, written after the fixed ones with their keys unchanged
     /// (e.g. <c>doc.Extra["seed"] = 42;</c>). On reading, every unknown top-level key lands here.
+    /// A key that equals one of the fixed keys is rejected when writing.
     /// </summary>
-    [JsonExtensionData]
+    [JsonIgnore]
     public JsonObject Extra { get; set; } = new();
 }
 
@@ -137,35 +138,61 @@ public static class MetricsJson
     /// <summary>The serializer options used for the file: snake_case (lower) names, indented, NaN/Infinity allowed as strings.</summary>
     public static JsonSerializerOptions Options { get; } = CreateOptions();
 
+    private static readonly HashSet<string> FixedKeys = ["validation", "test", "train_seconds", "train_samples_per_second"];
+
     /// <summary>Serializes <paramref name="document"/> to indented JSON text.</summary>
     /// <param name="document">The metrics.</param>
     /// <returns>The JSON text.</returns>
     public static string Serialize(MetricsDocument document)
     {
         ArgumentNullException.ThrowIfNull(document);
-        return JsonSerializer.Serialize(document, Options);
+        JsonObject root = JsonSerializer.SerializeToNode(document, Options)!.AsObject();
+        foreach (KeyValuePair<string, JsonNode?> entry in document.Extra ?? [])
+        {
+            if (root.ContainsKey(entry.Key) || FixedKeys.Contains(entry.Key))
+            {
+                throw new ArgumentException($"Extra key '{entry.Key}' collides with a fixed metrics.json key.", nameof(document));
+            }
+
+            root[entry.Key] = entry.Value?.DeepClone();
+        }
+
+        return root.ToJsonString(Options);
     }
 
     /// <summary>Parses JSON text produced by <see cref="Serialize"/>.</summary>
     /// <param name="json">The JSON text.</param>
-    /// <returns>The metrics.</returns>
+    /// <returns>The metrics; unknown top-level keys are in <see cref="MetricsDocument.Extra"/>.</returns>
     /// <exception cref="InvalidDataException">The text is not a metrics document.</exception>
     public static MetricsDocument Deserialize(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
         MetricsDocument? document;
+        JsonObject root;
         try
         {
-            document = JsonSerializer.Deserialize<MetricsDocument>(json, Options);
+            JsonNode? node = JsonNode.Parse(
+                json,
+                documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            root = node as JsonObject ?? throw new InvalidDataException("Invalid metrics JSON: the top level is not an object.");
+            document = root.Deserialize<MetricsDocument>(Options);
         }
         catch (JsonException ex)
         {
             throw new InvalidDataException($"Invalid metrics JSON: {ex.Message}", ex);
         }
 
-        if (document is null || document.Validation is null)
+        if (document is null || document.Validation is null || !root.ContainsKey("validation"))
         {
             throw new InvalidDataException("Invalid metrics JSON: the \"validation\" object is missing.");
+        }
+
+        foreach (KeyValuePair<string, JsonNode?> entry in root)
+        {
+            if (!FixedKeys.Contains(entry.Key))
+            {
+                document.Extra[entry.Key] = entry.Value?.DeepClone();
+            }
         }
 
         return document;
