@@ -26,9 +26,9 @@ public sealed class StockLoadTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void Binary_model_zip_loads_with_stock_MLNet_and_reproduces_predictions()
     {
-        var data = SyntheticImages.Write(Path.Combine(_root, "data", "sign-language-digits"), ["left", "right"], perClass: 30, seed: 5);
+        var data = SyntheticImages.Write(Path.Combine(_root, "data", "sign-language-digits"), ["left", "right"], perClass: 30, seed: 5, noise: 120);
         var run = Path.Combine(_root, "binary");
-        RunCli("m1", "--data", Path.GetDirectoryName(data)!, "--classes", "left,right", "--epochs", "30", "--seed", "3", "--out", run);
+        RunCli("m1", "--data", Path.GetDirectoryName(data)!, "--classes", "left,right", "--epochs", "4", "--seed", "3", "--out", run);
 
         var ml = new MLContext(seed: 1);
         var model = ml.Model.Load(Path.Combine(run, "model.zip"), out var inputSchema);
@@ -56,16 +56,17 @@ public sealed class StockLoadTests(ITestOutputHelper output) : IDisposable
         var metrics = ml.BinaryClassification.Evaluate(scored);
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "metrics.json")));
         Assert.Equal(json.RootElement.GetProperty("validation").GetProperty("accuracy").GetDouble(), metrics.Accuracy, 9);
-        Assert.True(metrics.Accuracy >= 0.9, $"accuracy {metrics.Accuracy} on an easy synthetic task");
+        Assert.True(metrics.Accuracy >= 0.7, $"accuracy {metrics.Accuracy} on a learnable synthetic task");
+        Assert.True(probability.Max() - probability.Min() > 0.2, "probabilities should vary across rows for a meaningful comparison");
     }
 
     [Fact]
     public void Multiclass_model_zip_loads_with_stock_MLNet_evaluates_and_maps_labels_back()
     {
         string[] classes = ["left", "middle", "right"];
-        var data = SyntheticImages.Write(Path.Combine(_root, "data", "sign-language-digits"), classes, perClass: 30, seed: 9);
+        var data = SyntheticImages.Write(Path.Combine(_root, "data", "sign-language-digits"), classes, perClass: 30, seed: 9, noise: 120);
         var run = Path.Combine(_root, "multiclass");
-        RunCli("m1", "--data", Path.GetDirectoryName(data)!, "--classes", "all", "--epochs", "40", "--patience", "0", "--seed", "2", "--out", run);
+        RunCli("m1", "--data", Path.GetDirectoryName(data)!, "--classes", "all", "--epochs", "6", "--patience", "0", "--seed", "2", "--out", run);
 
         var zip = Path.Combine(run, "model.zip");
         var ml = new MLContext(seed: 1);
@@ -73,7 +74,7 @@ public sealed class StockLoadTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(classes, ReadCardClasses(zip));
         var expected = ReadPredictions(Path.Combine(run, "predictions.csv"));
         var rows = expected.Select(p => new TextRow { ImagePath = p.Image, Label = p.True }).ToList();
-        var keyData = ml.Data.LoadFromEnumerable(classes.Select(c => new TextRow { Label = c }));
+        var keyData = ml.Data.LoadFromEnumerable(classes.Select(c => new KeyRow { Label = c }));
         var withKeys = ml.Transforms.Conversion.MapValueToKey("Label", keyData: keyData).Fit(ml.Data.LoadFromEnumerable(rows))
             .Transform(ml.Data.LoadFromEnumerable(rows));
         var scored = model.Transform(withKeys);
@@ -157,6 +158,11 @@ public sealed class StockLoadTests(ITestOutputHelper output) : IDisposable
         public string ImagePath { get; set; } = "";
 
         public bool Label { get; set; }
+    }
+
+    private sealed class KeyRow
+    {
+        public string Label { get; set; } = "";
     }
 
     private sealed class TextRow

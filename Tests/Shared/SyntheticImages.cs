@@ -7,8 +7,8 @@ namespace MLPipelines.Testing;
 /// </summary>
 internal static class SyntheticImages
 {
-    /// <summary>Writes <paramref name="perClass"/> images per class under <paramref name="root"/>/&lt;class&gt;/ and returns root.</summary>
-    public static string Write(string root, IReadOnlyList<string> classes, int perClass, int seed, int size = 32)
+    /// <summary>Writes <paramref name="perClass"/> images per class (grey noise of ±<paramref name="noise"/> levels) under <paramref name="root"/>/&lt;class&gt;/ and returns root.</summary>
+    public static string Write(string root, IReadOnlyList<string> classes, int perClass, int seed, int size = 32, int noise = 25)
     {
         var random = new Random(seed);
         for (var c = 0; c < classes.Count; c++)
@@ -25,7 +25,7 @@ internal static class SyntheticImages
                     for (var x = 0; x < size; x++)
                     {
                         var bar = Math.Abs(x - center - shift) < size / (3.0 * classes.Count);
-                        var value = (bar ? 200 : 30) + random.Next(-25, 26);
+                        var value = (bar ? 170 : 60) + random.Next(-noise, noise + 1);
                         pixels[y * size + x] = (byte)Math.Clamp(value, 0, 255);
                     }
                 }
