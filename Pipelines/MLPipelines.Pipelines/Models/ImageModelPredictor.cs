@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
 using Microsoft.ML.Transforms.Image;
 using MLPipelines.Data;
 using MLPipelines.Trainers;
@@ -34,7 +35,11 @@ public sealed class ImageModelPredictor
         var pixels = flat.FindLastIndex(t => t is ImagePixelExtractingTransformer);
         if (pixels < 0)
             throw new InvalidDataException($"Model file '{path}' has no pixel-extraction step; it is not an image model.");
-        _afterPixels = new TransformerChain<ITransformer>(flat.Skip(pixels + 1).ToArray());
+        // The preprocessing drops its intermediate image column right after pixel extraction; skip that too.
+        var first = pixels + 1;
+        while (first < flat.Count && flat[first] is ColumnSelectingTransformer)
+            first++;
+        _afterPixels = new TransformerChain<ITransformer>(flat.Skip(first).ToArray());
         var output = _model.GetOutputSchema(inputSchema ?? throw new InvalidDataException($"Model file '{path}' has no input schema."));
         _featureLength = output[Card.FeatureColumn].Type is VectorDataViewType { IsKnownSize: true } features
             ? features.Size
