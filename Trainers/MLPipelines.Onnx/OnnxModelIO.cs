@@ -1,3 +1,4 @@
+using MLPipelines.IO;
 namespace MLPipelines.Onnx;
 
 /// <summary>Loading, parsing and atomic saving of ONNX models.</summary>
@@ -22,23 +23,7 @@ public static class OnnxModelIO
     /// <summary>Writes already serialized model bytes to <paramref name="path"/> atomically (see <see cref="SaveAtomic(OnnxModelProto, string)"/>).</summary>
     public static void SaveAtomic(ReadOnlySpan<byte> bytes, string path)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        string full = Path.GetFullPath(path);
-        string dir = Path.GetDirectoryName(full) ?? ".";
-        Directory.CreateDirectory(dir);
-        string tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                fs.Write(bytes);
-                fs.Flush(flushToDisk: true);
-            }
-            File.Move(tmp, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+        var copy = bytes.ToArray();
+        AtomicFile.Write(path, stream => stream.Write(copy));
     }
 }

@@ -1,3 +1,4 @@
+using MLPipelines.IO;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -176,7 +177,7 @@ public static class ImageClassificationExperiment
         files.Add(metricsPath);
         files.AddRange(WritePlots(options.OutputDirectory, trained, validation));
         var predictionsPath = Path.Combine(options.OutputDirectory, "predictions.csv");
-        Trainers.OnnxModel.AtomicFile.WriteAllBytes(predictionsPath, Encoding.UTF8.GetBytes(validationRows));
+        AtomicFile.WriteAllBytes(predictionsPath, Encoding.UTF8.GetBytes(validationRows));
         files.Add(predictionsPath);
         return new ExperimentResult(metrics, validation, test, options.OutputDirectory, files);
     }

@@ -1,8 +1,9 @@
+using MLPipelines.IO;
 using System.IO.Compression;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.ML;
-using MLPipelines.Trainers.OnnxModel;
+
 
 namespace MLPipelines.Pipelines.Models;
 

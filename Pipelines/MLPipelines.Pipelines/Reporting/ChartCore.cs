@@ -1,3 +1,4 @@
+using MLPipelines.IO;
 using System.Globalization;
 using SkiaSharp;
 

@@ -1,3 +1,4 @@
+using MLPipelines.IO;
 using MLPipelines.Pipelines.Reporting;
 using SkiaSharp;
 

@@ -1,3 +1,4 @@
+using MLPipelines.IO;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
