@@ -13,7 +13,7 @@ internal static class Program
         new DataDownloadCommand(),
     ];
 
-    private static int Main(string[] args)
+    internal static int Main(string[] args)
     {
         if (args.Length == 0 || args[0] is "help" or "--help" or "-h")
         {
