@@ -28,8 +28,15 @@ internal static unsafe class Gemm
     /// <summary>Depth block: a KC × 64 panel of B (96 KiB) stays in L2 while all rows stream past it.</summary>
     internal const int DepthBlock = 384;
 
-    /// <summary>Tests set this to exercise a particular path; <see cref="GemmPath.Auto"/> in production.</summary>
-    internal static GemmPath ForcedPath { get; set; } = GemmPath.Auto;
+    /// <summary>Tests set this (per thread) to exercise a particular path; <see cref="GemmPath.Auto"/> in production.</summary>
+    [ThreadStatic]
+    private static GemmPath t_forcedPath;
+
+    internal static GemmPath ForcedPath
+    {
+        get => t_forcedPath;
+        set => t_forcedPath = value;
+    }
 
     [ThreadStatic]
     private static float[]? t_pack;

@@ -83,7 +83,10 @@ internal static class NeuralOps
 
     /// <summary>Binary cross-entropy of a logit, −[y log σ(z) + (1 − y) log(1 − σ(z))] = max(z, 0) − z y + log(1 + e^−|z|).</summary>
     public static double BinaryCrossEntropyFromLogit(double z, int label)
-        => Math.Max(z, 0.0) - (z * label) + Math.Log(1.0 + Math.Exp(-Math.Abs(z)));
+        => Math.Max(z, 0.0) - (z * label) + Log1P(Math.Exp(-Math.Abs(z)));
+
+    /// <summary>log(1 + u) for u ≥ 0, accurate for tiny u (a short series below 1e-4).</summary>
+    public static double Log1P(double u) => u < 1e-4 ? u * (1.0 - (u * ((0.5) - (u / 3.0)))) : Math.Log(1.0 + u);
 
     /// <summary>Binary cross-entropy from a probability, with the probability clipped to [1e-7, 1 − 1e-7].</summary>
     public static double BinaryCrossEntropyFromProbability(double p, int label)
