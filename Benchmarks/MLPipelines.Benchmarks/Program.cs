@@ -1,3 +1,15 @@
 using BenchmarkDotNet.Running;
+using MLPipelines.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+if (args.Length > 0 && (args[0] == "mlp-quick" || args[0] == "--quick"))
+{
+    return MlpQuick.Run(args);
+}
+
+if (args.Length > 0 && args[0] == "mlp-kernels")
+{
+    return MlpQuick.Kernels();
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(MlpTrainingBenchmark).Assembly).Run(args);
+return 0;
