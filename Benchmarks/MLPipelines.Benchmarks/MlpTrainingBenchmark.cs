@@ -51,7 +51,7 @@ internal static class MlpWorkload
 
     public static MlpArchitecture Architecture => new() { InputSize = Dimension, HiddenSizes = [Hidden], HiddenActivation = Activation.Sigmoid, Output = OutputKind.SigmoidBinary };
 
-    public static MlpTrainingSettings Settings(int epochs) => new() { Epochs = epochs, BatchSize = Batch, LearningRate = 0.05, Optimizer = OptimizerKind.Sgd, Seed = 1 };
+    public static MlpTrainingSettings Settings(int epochs) => new() { Epochs = epochs, BatchSize = Batch, LearningRate = 0.05, Optimizer = OptimizerKind.Sgd, Seed = 1, Shuffle = Environment.GetEnvironmentVariable("MLP_NOSHUFFLE") is null };
 }
 
 /// <summary>One training epoch of 784-64-1 (sigmoid, SGD, batch 32) on 10,000 synthetic rows.</summary>

@@ -98,6 +98,32 @@ public sealed class GemmTests
         }
     }
 
+    [Theory]
+    [InlineData(false, false, 32, 64, 784)]
+    [InlineData(true, false, 784, 64, 32)]
+    [InlineData(false, true, 37, 130, 200)]
+    public void TwoThreadsGiveBitwiseTheSameResultAsOne(bool transA, bool transB, int m, int n, int k)
+    {
+        var rng = new Random(m + n + k);
+        float[] a = Random(rng, m * k), b = Random(rng, k * n), bias = Random(rng, n);
+        float[] c1 = Random(rng, m * n), c2 = (float[])c1.Clone();
+        Assert.True((long)m * n * k >= Gemm.ParallelThreshold);
+        int saved = Gemm.MaxThreads;
+        try
+        {
+            Gemm.MaxThreads = 1;
+            Gemm.Multiply(transA, transB, m, n, k, 0.3f, a, transA ? m : k, b, transB ? k : n, 0.9f, c1, n, bias);
+            Gemm.MaxThreads = 2;
+            Gemm.Multiply(transA, transB, m, n, k, 0.3f, a, transA ? m : k, b, transB ? k : n, 0.9f, c2, n, bias);
+        }
+        finally
+        {
+            Gemm.MaxThreads = saved;
+        }
+
+        Assert.Equal(c1, c2);
+    }
+
     [Fact]
     public void RejectsTooSmallBuffers()
     {

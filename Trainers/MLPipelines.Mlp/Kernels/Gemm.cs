@@ -41,6 +41,16 @@ internal static unsafe class Gemm
     [ThreadStatic]
     private static float[]? t_pack;
 
+    /// <summary>
+    /// Products with at least this many multiply-adds (m·n·k) are split by rows of C over two threads when
+    /// <see cref="MaxThreads"/> allows. Each element of C is still computed by one thread with the same
+    /// instruction sequence, so results do not depend on the split.
+    /// </summary>
+    internal const long ParallelThreshold = 400_000;
+
+    /// <summary>Gets or sets the most threads one product may use (1 or 2). Defaults to 2 on machines with 2 or more cores.</summary>
+    internal static int MaxThreads { get; set; } = Environment.ProcessorCount >= 2 ? 2 : 1;
+
     /// <summary>The path <see cref="Multiply"/> takes now.</summary>
     internal static GemmPath ActivePath
     {
@@ -143,21 +153,39 @@ internal static unsafe class Gemm
         int nVectorCols = 0;
         if (k > 0)
         {
-            if (path == GemmPath.Vector512)
+            if (path is GemmPath.Vector512 or GemmPath.Vector256)
             {
-                nVectorCols = n - (n % GemmKernels512.Width);
-                Tiles512(m, nVectorCols, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
-            }
-            else if (path == GemmPath.Vector256)
-            {
-                nVectorCols = n - (n % GemmKernels256.Width);
-                Tiles256(m, nVectorCols, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
+                int width = path == GemmPath.Vector512 ? GemmKernels512.Width : GemmKernels256.Width;
+                nVectorCols = n - (n % width);
+                int split = (m / 2) & ~3; // a multiple of 4, so the row tiles are the same as unsplit
+                if (MaxThreads >= 2 && split >= 4 && (long)m * nVectorCols * k >= ParallelThreshold
+                    && Helper.TryRun(path, m - split, nVectorCols, k, alpha, a + (split * rsA), rsA, csA, b, ldb, beta, c + (split * ldc), ldc, bias))
+                {
+                    Tiles(path, split, nVectorCols, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
+                    Helper.Join();
+                }
+                else
+                {
+                    Tiles(path, m, nVectorCols, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
+                }
             }
         }
 
         if (nVectorCols < n)
         {
             ScalarColumns(m, nVectorCols, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
+        }
+    }
+
+    private static void Tiles(GemmPath path, int m, int n, int k, float alpha, float* a, nint rsA, nint csA, float* b, nint ldb, float beta, float* c, nint ldc, float* bias)
+    {
+        if (path == GemmPath.Vector512)
+        {
+            Tiles512(m, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
+        }
+        else
+        {
+            Tiles256(m, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
         }
     }
 
@@ -297,6 +325,89 @@ internal static unsafe class Gemm
                 }
 
                 ci[j] = r;
+            }
+        }
+    }
+
+    /// <summary>
+    /// One persistent helper thread that takes the lower half of a large product. It spins briefly between jobs
+    /// (the gaps in a training loop are microseconds) and then blocks. Only one caller at a time may use it;
+    /// the others run single-threaded.
+    /// </summary>
+    private static class Helper
+    {
+        private static readonly ManualResetEventSlim Start = new(false, 2047);
+        private static readonly ManualResetEventSlim Done = new(false, 2047);
+        private static int s_busy;
+        private static Thread? s_thread;
+        private static Exception? s_error;
+
+        private static GemmPath s_path;
+        private static int s_m, s_n, s_k;
+        private static float s_alpha, s_beta;
+        private static float* s_a, s_b, s_c, s_bias;
+        private static nint s_rsA, s_csA, s_ldb, s_ldc;
+
+        public static bool TryRun(GemmPath path, int m, int n, int k, float alpha, float* a, nint rsA, nint csA, float* b, nint ldb, float beta, float* c, nint ldc, float* bias)
+        {
+            if (Interlocked.CompareExchange(ref s_busy, 1, 0) != 0)
+            {
+                return false;
+            }
+
+            if (s_thread is null)
+            {
+                s_thread = new Thread(Loop) { IsBackground = true, Name = "MLPipelines GEMM helper" };
+                s_thread.Start();
+            }
+
+            s_path = path;
+            s_m = m;
+            s_n = n;
+            s_k = k;
+            s_alpha = alpha;
+            s_beta = beta;
+            s_a = a;
+            s_b = b;
+            s_c = c;
+            s_bias = bias;
+            s_rsA = rsA;
+            s_csA = csA;
+            s_ldb = ldb;
+            s_ldc = ldc;
+            Start.Set();
+            return true;
+        }
+
+        public static void Join()
+        {
+            Done.Wait();
+            Done.Reset();
+            Exception? error = s_error;
+            s_error = null;
+            Volatile.Write(ref s_busy, 0);
+            if (error is not null)
+            {
+                throw new InvalidOperationException("The GEMM helper thread failed.", error);
+            }
+        }
+
+        private static void Loop()
+        {
+            while (true)
+            {
+                Start.Wait();
+                Start.Reset();
+                try
+                {
+                    Tiles(s_path, s_m, s_n, s_k, s_alpha, s_a, s_rsA, s_csA, s_b, s_ldb, s_beta, s_c, s_ldc, s_bias);
+                }
+                catch (Exception e)
+                {
+                    s_error = e;
+                }
+
+                Done.Set();
             }
         }
     }
