@@ -9,6 +9,12 @@ internal static class MlpQuick
     public static int Run(string[] args)
     {
         int epochs = args.Length > 1 && int.TryParse(args[1], out int e) ? e : 5;
+        bool engineOnly = args.Contains("engine-only");
+        if (int.TryParse(Environment.GetEnvironmentVariable("MLP_THREADS"), out int threads))
+        {
+            MLPipelines.Mlp.Kernels.Gemm.MaxThreads = threads;
+        }
+
         MlpDataset data = MlpWorkload.Create();
         Console.WriteLine($"784-64-1 sigmoid, SGD, batch {MlpWorkload.Batch}, n={MlpWorkload.Count}; {MlpWorkload.FlopsPerSample:N0} FLOP/sample; GEMM path {MLPipelines.Mlp.Kernels.Gemm.ActivePath}");
 
@@ -25,6 +31,11 @@ internal static class MlpQuick
         Report("engine (best epoch)", best);
         Console.WriteLine($"  CPU time / wall time = {cpuSeconds / seconds:F2} (GEMM threads: up to {MLPipelines.Mlp.Kernels.Gemm.MaxThreads}; a busy machine lowers it)");
         Console.WriteLine($"  engine final train loss {r.History.Epochs[^1].TrainLoss:F4}, accuracy {r.History.Epochs[^1].TrainAccuracy:P1}");
+
+        if (engineOnly)
+        {
+            return 0;
+        }
 
         var naive = new NaiveMlp(MlpWorkload.Dimension, MlpWorkload.Hidden, 1);
         int[] order = Enumerable.Range(0, MlpWorkload.Count).ToArray();

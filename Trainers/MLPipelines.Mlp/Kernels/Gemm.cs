@@ -25,8 +25,8 @@ internal enum GemmPath
 /// </summary>
 internal static unsafe class Gemm
 {
-    /// <summary>Depth block: a KC × 64 panel of B (96 KiB) stays in L2 while all rows stream past it.</summary>
-    internal const int DepthBlock = 384;
+    /// <summary>Depth block: a KC × 64 panel of B (256 KiB) stays in L2 while all rows stream past it.</summary>
+    internal const int DepthBlock = 1024;
 
     /// <summary>Tests set this (per thread) to exercise a particular path; <see cref="GemmPath.Auto"/> in production.</summary>
     [ThreadStatic]
@@ -40,6 +40,9 @@ internal static unsafe class Gemm
 
     [ThreadStatic]
     private static float[]? t_pack;
+
+    [ThreadStatic]
+    private static float[]? t_column;
 
     /// <summary>
     /// Products with at least this many multiply-adds (m·n·k) are split by rows of C over two threads when
@@ -171,7 +174,11 @@ internal static unsafe class Gemm
             }
         }
 
-        if (nVectorCols < n)
+        if (n == 1 && k > 0 && path != GemmPath.Scalar)
+        {
+            SingleColumn(transA, m, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
+        }
+        else if (nVectorCols < n)
         {
             ScalarColumns(m, nVectorCols, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
         }
@@ -289,6 +296,58 @@ internal static unsafe class Gemm
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// A one-column result (e.g. the single sigmoid output unit): dot products along the contiguous rows of A, or,
+    /// for Aᵀ, a sum of scaled rows of A, with TensorPrimitives.
+    /// </summary>
+    private static void SingleColumn(bool transA, int m, int k, float alpha, float* a, nint lda, float* b, nint ldb, float beta, float* c, nint ldc, float* bias)
+    {
+        float b0 = bias == null ? 0f : bias[0];
+        if (!transA && ldb == 1)
+        {
+            var bv = new ReadOnlySpan<float>(b, k);
+            for (int i = 0; i < m; i++)
+            {
+                float r = (alpha * System.Numerics.Tensors.TensorPrimitives.Dot(new ReadOnlySpan<float>(a + (i * lda), k), bv)) + b0;
+                c[i * ldc] = beta != 0f ? r + (beta * c[i * ldc]) : r;
+            }
+
+            return;
+        }
+
+        if (transA && ldc == 1)
+        {
+            // C[0..m) = alpha Σ_p B[p] A[p, 0..m) + beta C + bias, accumulated in C itself.
+            var cs = new Span<float>(c, m);
+            if (beta == 0f)
+            {
+                cs.Clear();
+            }
+            else if (beta != 1f)
+            {
+                System.Numerics.Tensors.TensorPrimitives.Multiply(cs, beta, cs);
+            }
+
+            float[] column = t_column is { } existing && existing.Length >= m ? existing : (t_column = new float[Math.Max(m, 1024)]);
+            Span<float> acc = column.AsSpan(0, m);
+            acc.Clear();
+            for (int p = 0; p < k; p++)
+            {
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(a + (p * lda), m), b[p * ldb], acc, acc);
+            }
+
+            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(acc, alpha, cs, cs);
+            if (b0 != 0f)
+            {
+                System.Numerics.Tensors.TensorPrimitives.Add(cs, b0, cs);
+            }
+
+            return;
+        }
+
+        ScalarColumns(m, 0, 1, k, alpha, a, transA ? 1 : lda, transA ? lda : 1, b, ldb, beta, c, ldc, bias);
     }
 
     /// <summary>Columns [j0, n) with scalar loops (the tail narrower than one vector, or everything on the scalar path).</summary>
