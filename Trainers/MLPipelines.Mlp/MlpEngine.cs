@@ -71,6 +71,7 @@ public sealed class MlpEngine
         DenseLayer[]? best = s.EarlyStoppingPatience > 0 ? [.. layers.Select(l => l.Clone())] : null;
         double bestLoss = double.PositiveInfinity;
         int bestEpoch = 0;
+        int bestValidationEpoch = 0;
         int wait = 0;
         bool stoppedEarly = false;
         var records = new List<EpochRecord>(s.Epochs);
@@ -154,6 +155,7 @@ public sealed class MlpEngine
                 if (valLoss!.Value < bestLoss)
                 {
                     bestLoss = valLoss.Value;
+                    bestValidationEpoch = epoch + 1;
                     wait = 0;
                     for (int l = 0; l < layers.Length; l++)
                     {
@@ -172,7 +174,7 @@ public sealed class MlpEngine
         if (best is not null)
         {
             layers = best;
-            bestEpoch = records.MinBy(r => r.ValidationLoss!.Value)!.Epoch;
+            bestEpoch = bestValidationEpoch; // 0 only if no epoch produced a finite validation loss (initial weights returned)
         }
 
         double trainSeconds = total.Elapsed.TotalSeconds;
