@@ -51,6 +51,11 @@ internal static class MlpQuick
     /// <summary>`mlp-kernels`: GFLOP/s of the two products that dominate a 784-64-1 batch of 32.</summary>
     public static int Kernels()
     {
+        if (int.TryParse(Environment.GetEnvironmentVariable("MLP_THREADS"), out int threads))
+        {
+            MLPipelines.Mlp.Kernels.Gemm.MaxThreads = threads;
+        }
+
         var a = new float[32 * 784];
         var w = new float[784 * 64];
         var z = new float[32 * 64];
@@ -89,6 +94,67 @@ internal static class MlpQuick
 
             double tn = flops / sw.Elapsed.TotalSeconds / 1e9;
             Console.WriteLine($"forward NN 32x784x64: {fwd,6:F1} GFLOP/s   weight-gradient TN 784x32x64 (fused update): {tn,6:F1} GFLOP/s");
+        }
+
+        return 0;
+    }
+
+    /// <summary>`mlp-phases`: where the time of a 784-64-1 mini-batch goes (gather, forward, loss, backward).</summary>
+    public static int Phases()
+    {
+        MlpDataset data = MlpWorkload.Create();
+        MlpArchitecture arch = MlpWorkload.Architecture;
+        DenseLayer[] layers = MlpEngine.InitialLayers(arch, new MLPipelines.Mlp.Kernels.Xoshiro256(1));
+        var ws = new MlpWorkspace(arch, MlpWorkload.Batch, false);
+        const int B = MlpWorkload.Batch, D = MlpWorkload.Dimension;
+        var xb = new float[B * D];
+        var yb = new int[B];
+        var order = Enumerable.Range(0, MlpWorkload.Count).ToArray();
+        new MLPipelines.Mlp.Kernels.Xoshiro256(3).Shuffle(order);
+        var t = new long[4];
+        for (int round = 0; round < 4; round++)
+        {
+            Array.Clear(t);
+            int batches = 0;
+            for (int start = 0; start + B <= MlpWorkload.Count; start += B, batches++)
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                for (int r = 0; r < B; r++)
+                {
+                    data.Features.AsSpan(order[start + r] * D, D).CopyTo(xb.AsSpan(r * D, D));
+                    yb[r] = data.Labels[order[start + r]];
+                }
+
+                long t1 = Stopwatch.GetTimestamp();
+                ws.Forward(layers, xb, B, 0, null);
+                long t2 = Stopwatch.GetTimestamp();
+                ws.OutputLossAndDelta(yb, B, 1f / B, out _);
+                long t3 = Stopwatch.GetTimestamp();
+                ws.Backward(layers, xb, B, 0.05f, 0f);
+                long t4 = Stopwatch.GetTimestamp();
+                t[0] += t1 - t0;
+                t[1] += t2 - t1;
+                t[2] += t3 - t2;
+                t[3] += t4 - t3;
+            }
+
+            double us(long ticks) => ticks * 1e6 / Stopwatch.Frequency / batches;
+            var z = new float[B * 64];
+            long g0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < batches; i++)
+            {
+                MLPipelines.Mlp.Kernels.Gemm.Multiply(false, false, B, 64, D, 1f, xb, D, layers[0].Weights, 64, 0f, z, 64, layers[0].Bias);
+            }
+
+            long g1 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < batches; i++)
+            {
+                MLPipelines.Mlp.Kernels.NeuralOps.Activate(Activation.Sigmoid, z);
+            }
+
+            long g2 = Stopwatch.GetTimestamp();
+            Console.WriteLine($"  alone: layer-1 product {us(g1 - g0):F1} us, sigmoid {us(g2 - g1):F1} us");
+            Console.WriteLine($"per batch: gather {us(t[0]):F1} us, forward {us(t[1]):F1} us, loss {us(t[2]):F1} us, backward {us(t[3]):F1} us; total {us(t.Sum()):F1} us");
         }
 
         return 0;

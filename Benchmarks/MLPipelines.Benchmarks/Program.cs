@@ -11,5 +11,15 @@ if (args.Length > 0 && args[0] == "mlp-kernels")
     return MlpQuick.Kernels();
 }
 
+if (args.Length > 0 && args[0] == "mlp-phases")
+{
+    if (args.Length > 1 && int.TryParse(args[1], out int threads))
+    {
+        MLPipelines.Mlp.Kernels.Gemm.MaxThreads = threads;
+    }
+
+    return MlpQuick.Phases();
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(MlpTrainingBenchmark).Assembly).Run(args);
 return 0;

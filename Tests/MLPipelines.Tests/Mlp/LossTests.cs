@@ -90,4 +90,28 @@ public sealed class LossTests
         Assert.Equal(1f, probs[0]);
         Assert.Equal(0f, probs[2]);
     }
+
+    [Fact]
+    public void VectorisedSigmoidMatchesDoublePrecision()
+    {
+        var xs = new List<float>();
+        for (double x = -90; x <= 90; x += 0.0137)
+        {
+            xs.Add((float)x);
+        }
+
+        xs.AddRange([-1000f, -100f, 0f, 1e-6f, -1e-6f, 100f, 1000f, float.MaxValue, float.MinValue]);
+        float[] values = [.. xs];
+        NeuralOps.SigmoidInPlace(values);
+        for (int i = 0; i < values.Length; i++)
+        {
+            double expected = NeuralOps.Sigmoid(xs[i]);
+            Assert.True(float.IsFinite(values[i]) && values[i] >= 0f && values[i] <= 1f, $"sigmoid({xs[i]}) = {values[i]}");
+            Assert.True(Math.Abs(values[i] - expected) <= 2e-7, $"sigmoid({xs[i]}) = {values[i]}, expected {expected}");
+            if (Math.Abs(xs[i]) <= 80)
+            {
+                Assert.True(Math.Abs(values[i] - expected) <= 1e-6 * expected, $"relative error at {xs[i]}: {values[i]} vs {expected}");
+            }
+        }
+    }
 }
