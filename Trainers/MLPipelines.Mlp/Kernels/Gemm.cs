@@ -302,15 +302,15 @@ internal static unsafe class Gemm
     /// A one-column result (e.g. the single sigmoid output unit): dot products along the contiguous rows of A, or,
     /// for Aᵀ, a sum of scaled rows of A, with TensorPrimitives.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SingleColumn(bool transA, int m, int k, float alpha, float* a, nint lda, float* b, nint ldb, float beta, float* c, nint ldc, float* bias)
     {
         float b0 = bias == null ? 0f : bias[0];
         if (!transA && ldb == 1)
         {
-            var bv = new ReadOnlySpan<float>(b, k);
             for (int i = 0; i < m; i++)
             {
-                float r = (alpha * System.Numerics.Tensors.TensorPrimitives.Dot(new ReadOnlySpan<float>(a + (i * lda), k), bv)) + b0;
+                float r = (alpha * Simd.Dot(a + (i * lda), b, k)) + b0;
                 c[i * ldc] = beta != 0f ? r + (beta * c[i * ldc]) : r;
             }
 
@@ -319,29 +319,21 @@ internal static unsafe class Gemm
 
         if (transA && ldc == 1)
         {
-            // C[0..m) = alpha Σ_p B[p] A[p, 0..m) + beta C + bias, accumulated in C itself.
-            var cs = new Span<float>(c, m);
-            if (beta == 0f)
-            {
-                cs.Clear();
-            }
-            else if (beta != 1f)
-            {
-                System.Numerics.Tensors.TensorPrimitives.Multiply(cs, beta, cs);
-            }
-
+            // C[0..m) = alpha Σ_p B[p] A[p, 0..m) + beta C + bias.
             float[] column = t_column is { } existing && existing.Length >= m ? existing : (t_column = new float[Math.Max(m, 1024)]);
-            Span<float> acc = column.AsSpan(0, m);
-            acc.Clear();
-            for (int p = 0; p < k; p++)
+            fixed (float* acc = column)
             {
-                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(a + (p * lda), m), b[p * ldb], acc, acc);
-            }
+                new Span<float>(acc, m).Clear();
+                for (int p = 0; p < k; p++)
+                {
+                    Simd.Axpy(b[p * ldb], a + (p * lda), acc, m);
+                }
 
-            System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(acc, alpha, cs, cs);
-            if (b0 != 0f)
-            {
-                System.Numerics.Tensors.TensorPrimitives.Add(cs, b0, cs);
+                for (int i = 0; i < m; i++)
+                {
+                    float r = (alpha * acc[i]) + b0;
+                    c[i] = beta != 0f ? r + (beta * c[i]) : r;
+                }
             }
 
             return;

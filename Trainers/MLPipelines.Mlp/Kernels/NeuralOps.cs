@@ -100,6 +100,7 @@ internal static class NeuralOps
     }
 
     /// <summary>delta ← delta ⊙ f′, where f′ is written in terms of the activation's output <paramref name="a"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyByDerivative(Activation activation, ReadOnlySpan<float> a, Span<float> delta)
     {
         int i = 0;
@@ -258,19 +259,40 @@ internal static class NeuralOps
     }
 
     /// <summary>Column sums of a rows × cols row-major matrix into <paramref name="sums"/>.</summary>
-    public static void ColumnSums(ReadOnlySpan<float> matrix, int rows, int cols, Span<float> sums)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void ColumnSums(ReadOnlySpan<float> matrix, int rows, int cols, Span<float> sums)
     {
-        if (cols == 1)
+        if (rows <= 0)
         {
-            sums[0] = TensorPrimitives.Sum(matrix[..rows]);
+            sums[..cols].Clear();
             return;
         }
 
-        Span<float> s = sums[..cols];
-        matrix[..cols].CopyTo(s);
-        for (int r = 1; r < rows; r++)
+        if (matrix.Length < rows * cols || sums.Length < cols)
         {
-            TensorPrimitives.Add(s, matrix.Slice(r * cols, cols), s);
+            throw new ArgumentException("The buffers are too small.", nameof(matrix));
+        }
+
+        fixed (float* m = matrix)
+        fixed (float* s = sums)
+        {
+            if (cols == 1)
+            {
+                float total = 0f;
+                for (int r = 0; r < rows; r++)
+                {
+                    total += m[r];
+                }
+
+                s[0] = total;
+                return;
+            }
+
+            new ReadOnlySpan<float>(m, cols).CopyTo(new Span<float>(s, cols));
+            for (int r = 1; r < rows; r++)
+            {
+                Simd.Add(m + (r * cols), s, cols);
+            }
         }
     }
 }
