@@ -3,7 +3,13 @@ using MLPipelines.Mlp;
 
 namespace MLPipelines.Benchmarks;
 
-/// <summary>`mlp-quick`: times a few epochs with a Stopwatch (no BenchmarkDotNet), for quick checks.</summary>
+/// <summary>
+/// Stopwatch timings without BenchmarkDotNet, for quick checks:
+/// <c>mlp-quick [epochs] [engine-only]</c> (alias <c>--quick</c>) trains 784-64-1 on 10,000 synthetic rows and prints samples/s and GFLOP/s
+/// of the engine and of the naive baseline; <c>mlp-kernels</c> times the two large matrix products; <c>mlp-phases [threads]</c> splits a
+/// mini-batch into gather / forward / loss / backward. Environment knobs: MLP_THREADS=1|2 (GEMM threads), MLP_NOSHUFFLE=1 (no per-epoch
+/// shuffle, so no row gather), MLP_TWICE=1 (mlp-phases: time a second, cache-warm forward pass).
+/// </summary>
 internal static class MlpQuick
 {
     public static int Run(string[] args)
