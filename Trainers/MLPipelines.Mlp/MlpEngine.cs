@@ -94,6 +94,7 @@ public sealed class MlpEngine
             for (int start = 0; start < n; start += batch)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                ReadOnlySpan<int> nextRows;
                 int rows = Math.Min(batch, n - start);
                 ReadOnlySpan<float> x;
                 ReadOnlySpan<int> y;
@@ -109,19 +110,23 @@ public sealed class MlpEngine
                     x = xb.AsSpan(0, rows * d);
                     y = yb.AsSpan(0, rows);
                     int next = start + batch;
-                    if (next < n)
-                    {
-                        PrefetchRows(features, order.AsSpan(next, Math.Min(batch, n - next)), d);
-                    }
+                    nextRows = next < n ? order.AsSpan(next, Math.Min(batch, n - next)) : default;
                 }
                 else
                 {
+                    nextRows = default;
                     x = features.AsSpan(start * d, rows * d);
                     y = labels.AsSpan(start, rows);
                 }
 
+                // The next mini-batch's rows are fetched in three slices, each overlapping a compute phase,
+                // so the random-row reads from memory hide behind the arithmetic instead of stalling the copy.
+                int third = (nextRows.Length + 2) / 3;
+                PrefetchRows(features, nextRows[..Math.Min(third, nextRows.Length)], d);
                 ws.Forward(layers, x, rows, s.Dropout, rng);
+                PrefetchRows(features, nextRows.Slice(Math.Min(third, nextRows.Length), Math.Min(third, Math.Max(0, nextRows.Length - third))), d);
                 lossSum += ws.OutputLossAndDelta(y, rows, 1f / rows, out int ok);
+                PrefetchRows(features, nextRows[Math.Min(2 * third, nextRows.Length)..], d);
                 correct += ok;
                 if (fusedSgd)
                 {
