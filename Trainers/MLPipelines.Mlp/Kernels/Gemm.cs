@@ -41,6 +41,9 @@ internal static unsafe class Gemm
     [ThreadStatic]
     private static float[]? t_pack;
 
+    /// <summary>Gets or sets a value indicating whether eligible products are always split (tests), bypassing the tuner.</summary>
+    internal static bool AlwaysSplit { get; set; }
+
     [ThreadStatic]
     private static float[]? t_column;
 
@@ -49,9 +52,12 @@ internal static unsafe class Gemm
     /// <see cref="MaxThreads"/> allows. Each element of C is still computed by one thread with the same
     /// instruction sequence, so results do not depend on the split.
     /// </summary>
-    internal const long ParallelThreshold = 400_000;
+    internal const long ParallelThreshold = 1_000_000;
 
-    /// <summary>Gets or sets the most threads one product may use (1 or 2). Defaults to 2 on machines with 2 or more cores.</summary>
+    /// <summary>
+    /// Gets or sets the most threads one product may use (1 or 2). Defaults to 2 on machines with 2 or more cores;
+    /// with 2, large products are split when measurements say it is faster (see <c>Tuner</c>).
+    /// </summary>
     internal static int MaxThreads { get; set; } = Environment.ProcessorCount >= 2 ? 2 : 1;
 
     /// <summary>The path <see cref="Multiply"/> takes now.</summary>
@@ -161,15 +167,24 @@ internal static unsafe class Gemm
                 int width = path == GemmPath.Vector512 ? GemmKernels512.Width : GemmKernels256.Width;
                 nVectorCols = n - (n % width);
                 int split = (m / 2) & ~3; // a multiple of 4, so the row tiles are the same as unsplit
-                if (MaxThreads >= 2 && split >= 4 && (long)m * nVectorCols * k >= ParallelThreshold
-                    && Helper.TryRun(path, m - split, nVectorCols, k, alpha, a + (split * rsA), rsA, csA, b, ldb, beta, c + (split * ldc), ldc, bias))
+                long macs = (long)m * nVectorCols * k;
+                bool eligible = MaxThreads >= 2 && split >= 4 && macs >= ParallelThreshold;
+                bool parallel = eligible && (AlwaysSplit || Tuner.ChooseParallel());
+                long t0 = eligible ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+                if (parallel && Helper.TryRun(path, m - split, nVectorCols, k, alpha, a + (split * rsA), rsA, csA, b, ldb, beta, c + (split * ldc), ldc, bias))
                 {
                     Tiles(path, split, nVectorCols, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
                     Helper.Join();
                 }
                 else
                 {
+                    parallel = false;
                     Tiles(path, m, nVectorCols, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
+                }
+
+                if (eligible)
+                {
+                    Tuner.Record(parallel, System.Diagnostics.Stopwatch.GetTimestamp() - t0, macs);
                 }
             }
         }
@@ -377,6 +392,42 @@ internal static unsafe class Gemm
 
                 ci[j] = r;
             }
+        }
+    }
+
+    /// <summary>
+    /// Chooses between one and two threads from measured speed: on a quiet machine two threads win, but when other
+    /// processes hold the cores the helper is often descheduled and waiting for it costs more than it saves. Keeps an
+    /// average time per multiply-add for each mode, uses the faster, and re-measures the other every 32nd product.
+    /// Either choice gives bitwise-identical results. Races between training threads only blur the averages.
+    /// </summary>
+    private static class Tuner
+    {
+        private const int ExploreEvery = 32;
+        private static double s_serial = double.NaN, s_parallel = double.NaN;
+        private static int s_count;
+
+        public static bool ChooseParallel()
+        {
+            if (double.IsNaN(s_parallel))
+            {
+                return true;
+            }
+
+            if (double.IsNaN(s_serial))
+            {
+                return false;
+            }
+
+            bool faster = s_parallel < s_serial;
+            return ++s_count % ExploreEvery == 0 ? !faster : faster;
+        }
+
+        public static void Record(bool parallel, long ticks, long macs)
+        {
+            double perMac = ticks / (double)macs;
+            ref double average = ref parallel ? ref s_parallel : ref s_serial;
+            average = double.IsNaN(average) ? perMac : (0.875 * average) + (0.125 * perMac);
         }
     }
 
