@@ -1,3 +1,25 @@
 using BenchmarkDotNet.Running;
+using MLPipelines.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+if (args.Length > 0 && (args[0] == "mlp-quick" || args[0] == "--quick"))
+{
+    return MlpQuick.Run(args);
+}
+
+if (args.Length > 0 && args[0] == "mlp-kernels")
+{
+    return MlpQuick.Kernels();
+}
+
+if (args.Length > 0 && args[0] == "mlp-phases")
+{
+    if (args.Length > 1 && int.TryParse(args[1], out int threads))
+    {
+        MLPipelines.Mlp.Kernels.Gemm.MaxThreads = threads;
+    }
+
+    return MlpQuick.Phases();
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(MlpTrainingBenchmark).Assembly).Run(args);
+return 0;

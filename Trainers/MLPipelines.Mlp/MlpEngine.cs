@@ -71,6 +71,7 @@ public sealed class MlpEngine
         DenseLayer[]? best = s.EarlyStoppingPatience > 0 ? [.. layers.Select(l => l.Clone())] : null;
         double bestLoss = double.PositiveInfinity;
         int bestEpoch = 0;
+        int bestValidationEpoch = 0;
         int wait = 0;
         bool stoppedEarly = false;
         var records = new List<EpochRecord>(s.Epochs);
@@ -93,6 +94,7 @@ public sealed class MlpEngine
             for (int start = 0; start < n; start += batch)
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                ReadOnlySpan<int> nextRows;
                 int rows = Math.Min(batch, n - start);
                 ReadOnlySpan<float> x;
                 ReadOnlySpan<int> y;
@@ -107,15 +109,24 @@ public sealed class MlpEngine
 
                     x = xb.AsSpan(0, rows * d);
                     y = yb.AsSpan(0, rows);
+                    int next = start + batch;
+                    nextRows = next < n ? order.AsSpan(next, Math.Min(batch, n - next)) : default;
                 }
                 else
                 {
+                    nextRows = default;
                     x = features.AsSpan(start * d, rows * d);
                     y = labels.AsSpan(start, rows);
                 }
 
+                // The next mini-batch's rows are fetched in three slices, each overlapping a compute phase,
+                // so the random-row reads from memory hide behind the arithmetic instead of stalling the copy.
+                int third = (nextRows.Length + 2) / 3;
+                PrefetchRows(features, nextRows[..Math.Min(third, nextRows.Length)], d);
                 ws.Forward(layers, x, rows, s.Dropout, rng);
+                PrefetchRows(features, nextRows.Slice(Math.Min(third, nextRows.Length), Math.Min(third, Math.Max(0, nextRows.Length - third))), d);
                 lossSum += ws.OutputLossAndDelta(y, rows, 1f / rows, out int ok);
+                PrefetchRows(features, nextRows[Math.Min(2 * third, nextRows.Length)..], d);
                 correct += ok;
                 if (fusedSgd)
                 {
@@ -149,6 +160,7 @@ public sealed class MlpEngine
                 if (valLoss!.Value < bestLoss)
                 {
                     bestLoss = valLoss.Value;
+                    bestValidationEpoch = epoch + 1;
                     wait = 0;
                     for (int l = 0; l < layers.Length; l++)
                     {
@@ -167,7 +179,7 @@ public sealed class MlpEngine
         if (best is not null)
         {
             layers = best;
-            bestEpoch = records.MinBy(r => r.ValidationLoss!.Value)!.Epoch;
+            bestEpoch = bestValidationEpoch; // 0 only if no epoch produced a finite validation loss (initial weights returned)
         }
 
         double trainSeconds = total.Elapsed.TotalSeconds;
@@ -225,6 +237,28 @@ public sealed class MlpEngine
         }
 
         return (loss / data.Count, (double)correct / data.Count);
+    }
+
+    /// <summary>Asks the cache to fetch the next mini-batch's rows while this one is computed (x86 only; a no-op elsewhere).</summary>
+    private static unsafe void PrefetchRows(float[] features, ReadOnlySpan<int> rows, int d)
+    {
+        if (!System.Runtime.Intrinsics.X86.Sse.IsSupported)
+        {
+            return;
+        }
+
+        fixed (float* f = features)
+        {
+            foreach (int row in rows)
+            {
+                byte* start = (byte*)(f + ((long)row * d));
+                byte* end = (byte*)(f + ((long)(row + 1) * d));
+                for (byte* p = start; p < end; p += 64)
+                {
+                    System.Runtime.Intrinsics.X86.Sse.Prefetch1(p);
+                }
+            }
+        }
     }
 
     private void CheckData(MlpDataset data, string name)

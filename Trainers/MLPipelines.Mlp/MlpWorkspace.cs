@@ -43,7 +43,7 @@ internal sealed class MlpWorkspace
             _delta[l] = new float[maxRows * _sizes[l]];
             _dropped[l] = dropout && l < layers ? new float[maxRows * _sizes[l]] : [];
             _mask[l] = dropout && l < layers ? new float[maxRows * _sizes[l]] : [];
-            WeightGradients[l - 1] = new float[_sizes[l - 1] * _sizes[l]];
+            WeightGradients[l - 1] = []; // allocated on the first unfused Backward (plain SGD never needs it)
             BiasGradients[l - 1] = new float[_sizes[l]];
         }
     }
@@ -148,6 +148,11 @@ internal sealed class MlpWorkspace
             }
             else
             {
+                if (WeightGradients[l - 1].Length == 0)
+                {
+                    WeightGradients[l - 1] = new float[nIn * nOut];
+                }
+
                 Span<float> gw = WeightGradients[l - 1];
                 Gemm.Multiply(true, false, nIn, nOut, rows, 1f, input, nIn, delta, nOut, 0f, gw, nOut);
                 if (l2 != 0f)

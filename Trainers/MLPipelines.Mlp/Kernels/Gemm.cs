@@ -25,14 +25,40 @@ internal enum GemmPath
 /// </summary>
 internal static unsafe class Gemm
 {
-    /// <summary>Depth block: a KC × 64 panel of B (96 KiB) stays in L2 while all rows stream past it.</summary>
-    internal const int DepthBlock = 384;
+    /// <summary>Depth block: a KC × 64 panel of B (256 KiB) stays in L2 while all rows stream past it.</summary>
+    internal const int DepthBlock = 1024;
 
-    /// <summary>Tests set this to exercise a particular path; <see cref="GemmPath.Auto"/> in production.</summary>
-    internal static GemmPath ForcedPath { get; set; } = GemmPath.Auto;
+    /// <summary>Tests set this (per thread) to exercise a particular path; <see cref="GemmPath.Auto"/> in production.</summary>
+    [ThreadStatic]
+    private static GemmPath t_forcedPath;
+
+    internal static GemmPath ForcedPath
+    {
+        get => t_forcedPath;
+        set => t_forcedPath = value;
+    }
 
     [ThreadStatic]
     private static float[]? t_pack;
+
+    /// <summary>Gets or sets a value indicating whether eligible products are always split (tests), bypassing the tuner.</summary>
+    internal static bool AlwaysSplit { get; set; }
+
+    [ThreadStatic]
+    private static float[]? t_column;
+
+    /// <summary>
+    /// Products with at least this many multiply-adds (m·n·k) are split by rows of C over two threads when
+    /// <see cref="MaxThreads"/> allows. Each element of C is still computed by one thread with the same
+    /// instruction sequence, so results do not depend on the split.
+    /// </summary>
+    internal const long ParallelThreshold = 1_000_000;
+
+    /// <summary>
+    /// Gets or sets the most threads one product may use (1 or 2). Defaults to 2 on machines with 2 or more cores;
+    /// with 2, large products are split when measurements say it is faster (see <c>Tuner</c>).
+    /// </summary>
+    internal static int MaxThreads { get; set; } = Environment.ProcessorCount >= 2 ? 2 : 1;
 
     /// <summary>The path <see cref="Multiply"/> takes now.</summary>
     internal static GemmPath ActivePath
@@ -136,21 +162,52 @@ internal static unsafe class Gemm
         int nVectorCols = 0;
         if (k > 0)
         {
-            if (path == GemmPath.Vector512)
+            if (path is GemmPath.Vector512 or GemmPath.Vector256)
             {
-                nVectorCols = n - (n % GemmKernels512.Width);
-                Tiles512(m, nVectorCols, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
-            }
-            else if (path == GemmPath.Vector256)
-            {
-                nVectorCols = n - (n % GemmKernels256.Width);
-                Tiles256(m, nVectorCols, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
+                int width = path == GemmPath.Vector512 ? GemmKernels512.Width : GemmKernels256.Width;
+                nVectorCols = n - (n % width);
+                int split = (m / 2) & ~3; // a multiple of 4, so the row tiles are the same as unsplit
+                long macs = (long)m * nVectorCols * k;
+                bool eligible = MaxThreads >= 2 && split >= 4 && macs >= ParallelThreshold;
+                bool parallel = eligible && (AlwaysSplit || Tuner.ChooseParallel());
+                long t0 = eligible ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+                if (parallel && Helper.TryRun(path, m - split, nVectorCols, k, alpha, a + (split * rsA), rsA, csA, b, ldb, beta, c + (split * ldc), ldc, bias))
+                {
+                    Tiles(path, split, nVectorCols, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
+                    Helper.Join();
+                }
+                else
+                {
+                    parallel = false;
+                    Tiles(path, m, nVectorCols, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
+                }
+
+                if (eligible)
+                {
+                    Tuner.Record(parallel, System.Diagnostics.Stopwatch.GetTimestamp() - t0, macs);
+                }
             }
         }
 
-        if (nVectorCols < n)
+        if (n == 1 && k > 0 && path != GemmPath.Scalar)
+        {
+            SingleColumn(transA, m, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
+        }
+        else if (nVectorCols < n)
         {
             ScalarColumns(m, nVectorCols, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
+        }
+    }
+
+    private static void Tiles(GemmPath path, int m, int n, int k, float alpha, float* a, nint rsA, nint csA, float* b, nint ldb, float beta, float* c, nint ldc, float* bias)
+    {
+        if (path == GemmPath.Vector512)
+        {
+            Tiles512(m, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
+        }
+        else
+        {
+            Tiles256(m, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
         }
     }
 
@@ -256,6 +313,50 @@ internal static unsafe class Gemm
         }
     }
 
+    /// <summary>
+    /// A one-column result (e.g. the single sigmoid output unit): dot products along the contiguous rows of A, or,
+    /// for Aᵀ, a sum of scaled rows of A, with TensorPrimitives.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SingleColumn(bool transA, int m, int k, float alpha, float* a, nint lda, float* b, nint ldb, float beta, float* c, nint ldc, float* bias)
+    {
+        float b0 = bias == null ? 0f : bias[0];
+        if (!transA && ldb == 1)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                float r = (alpha * Simd.Dot(a + (i * lda), b, k)) + b0;
+                c[i * ldc] = beta != 0f ? r + (beta * c[i * ldc]) : r;
+            }
+
+            return;
+        }
+
+        if (transA && ldc == 1)
+        {
+            // C[0..m) = alpha Σ_p B[p] A[p, 0..m) + beta C + bias.
+            float[] column = t_column is { } existing && existing.Length >= m ? existing : (t_column = new float[Math.Max(m, 1024)]);
+            fixed (float* acc = column)
+            {
+                new Span<float>(acc, m).Clear();
+                for (int p = 0; p < k; p++)
+                {
+                    Simd.Axpy(b[p * ldb], a + (p * lda), acc, m);
+                }
+
+                for (int i = 0; i < m; i++)
+                {
+                    float r = (alpha * acc[i]) + b0;
+                    c[i] = beta != 0f ? r + (beta * c[i]) : r;
+                }
+            }
+
+            return;
+        }
+
+        ScalarColumns(m, 0, 1, k, alpha, a, transA ? 1 : lda, transA ? lda : 1, b, ldb, beta, c, ldc, bias);
+    }
+
     /// <summary>Columns [j0, n) with scalar loops (the tail narrower than one vector, or everything on the scalar path).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScalarColumns(int m, int j0, int n, int k, float alpha, float* a, nint rsA, nint csA, float* b, nint ldb, float beta, float* c, nint ldc, float* bias)
@@ -290,6 +391,125 @@ internal static unsafe class Gemm
                 }
 
                 ci[j] = r;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Chooses between one and two threads from measured speed: on a quiet machine two threads win, but when other
+    /// processes hold the cores the helper is often descheduled and waiting for it costs more than it saves. Keeps an
+    /// average time per multiply-add for each mode, uses the faster, and re-measures the other every 32nd product.
+    /// Either choice gives bitwise-identical results. Races between training threads only blur the averages.
+    /// </summary>
+    private static class Tuner
+    {
+        private const int ExploreEvery = 32;
+        private static double s_serial = double.NaN, s_parallel = double.NaN;
+        private static int s_count;
+
+        public static bool ChooseParallel()
+        {
+            if (double.IsNaN(s_parallel))
+            {
+                return true;
+            }
+
+            if (double.IsNaN(s_serial))
+            {
+                return false;
+            }
+
+            bool faster = s_parallel < s_serial;
+            return ++s_count % ExploreEvery == 0 ? !faster : faster;
+        }
+
+        public static void Record(bool parallel, long ticks, long macs)
+        {
+            double perMac = ticks / (double)macs;
+            ref double average = ref parallel ? ref s_parallel : ref s_serial;
+            average = double.IsNaN(average) ? perMac : (0.875 * average) + (0.125 * perMac);
+        }
+    }
+
+    /// <summary>
+    /// One persistent helper thread that takes the lower half of a large product. It spins briefly between jobs
+    /// (the gaps in a training loop are microseconds) and then blocks. Only one caller at a time may use it;
+    /// the others run single-threaded.
+    /// </summary>
+    private static class Helper
+    {
+        private static readonly ManualResetEventSlim Start = new(false, 2047);
+        private static readonly ManualResetEventSlim Done = new(false, 2047);
+        private static int s_busy;
+        private static Thread? s_thread;
+        private static Exception? s_error;
+
+        private static GemmPath s_path;
+        private static int s_m, s_n, s_k;
+        private static float s_alpha, s_beta;
+        private static float* s_a, s_b, s_c, s_bias;
+        private static nint s_rsA, s_csA, s_ldb, s_ldc;
+
+        public static bool TryRun(GemmPath path, int m, int n, int k, float alpha, float* a, nint rsA, nint csA, float* b, nint ldb, float beta, float* c, nint ldc, float* bias)
+        {
+            if (Interlocked.CompareExchange(ref s_busy, 1, 0) != 0)
+            {
+                return false;
+            }
+
+            if (s_thread is null)
+            {
+                s_thread = new Thread(Loop) { IsBackground = true, Name = "MLPipelines GEMM helper" };
+                s_thread.Start();
+            }
+
+            s_path = path;
+            s_m = m;
+            s_n = n;
+            s_k = k;
+            s_alpha = alpha;
+            s_beta = beta;
+            s_a = a;
+            s_b = b;
+            s_c = c;
+            s_bias = bias;
+            s_rsA = rsA;
+            s_csA = csA;
+            s_ldb = ldb;
+            s_ldc = ldc;
+            Start.Set();
+            return true;
+        }
+
+        public static void Join()
+        {
+            Done.Wait();
+            Done.Reset();
+            Exception? error = s_error;
+            s_error = null;
+            Volatile.Write(ref s_busy, 0);
+            if (error is not null)
+            {
+                throw new InvalidOperationException("The GEMM helper thread failed.", error);
+            }
+        }
+
+        private static void Loop()
+        {
+            while (true)
+            {
+                Start.Wait();
+                Start.Reset();
+                try
+                {
+                    Tiles(s_path, s_m, s_n, s_k, s_alpha, s_a, s_rsA, s_csA, s_b, s_ldb, s_beta, s_c, s_ldc, s_bias);
+                }
+                catch (Exception e)
+                {
+                    s_error = e;
+                }
+
+                Done.Set();
             }
         }
     }

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace MLPipelines.Mlp.Kernels;
 
@@ -14,7 +15,7 @@ internal static class NeuralOps
         switch (activation)
         {
             case Activation.Sigmoid:
-                TensorPrimitives.Sigmoid(z, z);
+                SigmoidInPlace(z);
                 break;
             case Activation.Tanh:
                 TensorPrimitives.Tanh(z, z);
@@ -25,7 +26,81 @@ internal static class NeuralOps
         }
     }
 
+    /// <summary>σ(x) = 1 / (1 + e^−x) in place, with a vectorised polynomial exponential (saturates cleanly to 0 and 1).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static void SigmoidInPlace(Span<float> z)
+    {
+        ref float r = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(z);
+        nuint n = (nuint)z.Length;
+        nuint i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var one = Vector512<float>.One;
+            for (; i + 16 <= n; i += 16)
+            {
+                var x = Vector512.LoadUnsafe(ref r, i);
+                (one / (one + Exp512(-x))).StoreUnsafe(ref r, i);
+            }
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var one = Vector256<float>.One;
+            for (; i + 8 <= n; i += 8)
+            {
+                var x = Vector256.LoadUnsafe(ref r, i);
+                (one / (one + Exp256(-x))).StoreUnsafe(ref r, i);
+            }
+        }
+
+        for (; i < n; i++)
+        {
+            ref float v = ref System.Runtime.CompilerServices.Unsafe.Add(ref r, i);
+            v = 1f / (1f + MathF.Exp(-v));
+        }
+    }
+
+    // Cephes expf: e^x = 2^k · p(x − k ln 2), |x − k ln 2| ≤ ln2/2, degree-7 polynomial; about 1 ulp on [-87.3, 88.7]
+    // (inputs are clamped to that range, so no infinities or NaNs arise from finite inputs).
+    private const float ExpHi = 88.3762626647949f, ExpLo = -87.3365447505531f, Log2E = 1.44269504088896341f;
+    private const float Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
+    private const float P0 = 1.9875691500E-4f, P1 = 1.3981999507E-3f, P2 = 8.3334519073E-3f, P3 = 4.1665795894E-2f, P4 = 1.6666665459E-1f, P5 = 5.0000001201E-1f;
+
+    /// <summary>Vectorised e^x (Cephes expf).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> Exp512(Vector512<float> x)
+    {
+        x = Vector512.Min(Vector512.Max(x, Vector512.Create(ExpLo)), Vector512.Create(ExpHi));
+        var k = Vector512.Round(x * Vector512.Create(Log2E));
+        var f = x - (k * Vector512.Create(Ln2Hi)) - (k * Vector512.Create(Ln2Lo));
+        var p = Vector512.FusedMultiplyAdd(Vector512.Create(P0), f, Vector512.Create(P1));
+        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(P2));
+        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(P3));
+        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(P4));
+        p = Vector512.FusedMultiplyAdd(p, f, Vector512.Create(P5));
+        p = Vector512.FusedMultiplyAdd(p, f * f, f + Vector512<float>.One);
+        var scale = Vector512.ShiftLeft(Vector512.ConvertToInt32(k) + Vector512.Create(127), 23).AsSingle();
+        return p * scale;
+    }
+
+    /// <summary>Vectorised e^x (Cephes expf), 256-bit.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Exp256(Vector256<float> x)
+    {
+        x = Vector256.Min(Vector256.Max(x, Vector256.Create(ExpLo)), Vector256.Create(ExpHi));
+        var k = Vector256.Round(x * Vector256.Create(Log2E));
+        var f = x - (k * Vector256.Create(Ln2Hi)) - (k * Vector256.Create(Ln2Lo));
+        var p = Vector256.FusedMultiplyAdd(Vector256.Create(P0), f, Vector256.Create(P1));
+        p = Vector256.FusedMultiplyAdd(p, f, Vector256.Create(P2));
+        p = Vector256.FusedMultiplyAdd(p, f, Vector256.Create(P3));
+        p = Vector256.FusedMultiplyAdd(p, f, Vector256.Create(P4));
+        p = Vector256.FusedMultiplyAdd(p, f, Vector256.Create(P5));
+        p = Vector256.FusedMultiplyAdd(p, f * f, f + Vector256<float>.One);
+        var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(k) + Vector256.Create(127), 23).AsSingle();
+        return p * scale;
+    }
+
     /// <summary>delta ← delta ⊙ f′, where f′ is written in terms of the activation's output <paramref name="a"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyByDerivative(Activation activation, ReadOnlySpan<float> a, Span<float> delta)
     {
         int i = 0;
@@ -83,7 +158,10 @@ internal static class NeuralOps
 
     /// <summary>Binary cross-entropy of a logit, −[y log σ(z) + (1 − y) log(1 − σ(z))] = max(z, 0) − z y + log(1 + e^−|z|).</summary>
     public static double BinaryCrossEntropyFromLogit(double z, int label)
-        => Math.Max(z, 0.0) - (z * label) + Math.Log(1.0 + Math.Exp(-Math.Abs(z)));
+        => Math.Max(z, 0.0) - (z * label) + Log1P(Math.Exp(-Math.Abs(z)));
+
+    /// <summary>log(1 + u) for u ≥ 0, accurate for tiny u (a short series below 1e-4).</summary>
+    public static double Log1P(double u) => u < 1e-4 ? u * (1.0 - (u * ((0.5) - (u / 3.0)))) : Math.Log(1.0 + u);
 
     /// <summary>Binary cross-entropy from a probability, with the probability clipped to [1e-7, 1 − 1e-7].</summary>
     public static double BinaryCrossEntropyFromProbability(double p, int label)
@@ -181,19 +259,40 @@ internal static class NeuralOps
     }
 
     /// <summary>Column sums of a rows × cols row-major matrix into <paramref name="sums"/>.</summary>
-    public static void ColumnSums(ReadOnlySpan<float> matrix, int rows, int cols, Span<float> sums)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    public static unsafe void ColumnSums(ReadOnlySpan<float> matrix, int rows, int cols, Span<float> sums)
     {
-        if (cols == 1)
+        if (rows <= 0)
         {
-            sums[0] = TensorPrimitives.Sum(matrix[..rows]);
+            sums[..cols].Clear();
             return;
         }
 
-        Span<float> s = sums[..cols];
-        matrix[..cols].CopyTo(s);
-        for (int r = 1; r < rows; r++)
+        if (matrix.Length < rows * cols || sums.Length < cols)
         {
-            TensorPrimitives.Add(s, matrix.Slice(r * cols, cols), s);
+            throw new ArgumentException("The buffers are too small.", nameof(matrix));
+        }
+
+        fixed (float* m = matrix)
+        fixed (float* s = sums)
+        {
+            if (cols == 1)
+            {
+                float total = 0f;
+                for (int r = 0; r < rows; r++)
+                {
+                    total += m[r];
+                }
+
+                s[0] = total;
+                return;
+            }
+
+            new ReadOnlySpan<float>(m, cols).CopyTo(new Span<float>(s, cols));
+            for (int r = 1; r < rows; r++)
+            {
+                Simd.Add(m + (r * cols), s, cols);
+            }
         }
     }
 }
