@@ -67,6 +67,8 @@ public sealed class MlpEngine
         }
 
         float[] xb = new float[batch * d];
+        IBatchAugmenter? augmenter = s.Augmenter;
+        Func<double>? nextRandom = augmenter is null ? null : rng.NextDouble;
         int[] yb = new int[batch];
         DenseLayer[]? best = s.EarlyStoppingPatience > 0 ? [.. layers.Select(l => l.Clone())] : null;
         double bestLoss = double.PositiveInfinity;
@@ -98,19 +100,20 @@ public sealed class MlpEngine
                 int rows = Math.Min(batch, n - start);
                 ReadOnlySpan<float> x;
                 ReadOnlySpan<int> y;
-                if (s.Shuffle)
+                if (s.Shuffle || augmenter is not null)
                 {
                     for (int r = 0; r < rows; r++)
                     {
-                        int src = order[start + r];
+                        int src = s.Shuffle ? order[start + r] : start + r;
                         features.AsSpan(src * d, d).CopyTo(xb.AsSpan(r * d, d));
                         yb[r] = labels[src];
                     }
 
+                    augmenter?.Augment(xb.AsSpan(0, rows * d), rows, d, nextRandom!);
                     x = xb.AsSpan(0, rows * d);
                     y = yb.AsSpan(0, rows);
                     int next = start + batch;
-                    nextRows = next < n ? order.AsSpan(next, Math.Min(batch, n - next)) : default;
+                    nextRows = s.Shuffle && next < n ? order.AsSpan(next, Math.Min(batch, n - next)) : default;
                 }
                 else
                 {

@@ -203,6 +203,12 @@ public sealed class MlpTrainingSettings
     /// <summary>Gets or sets a value indicating whether the training set is reshuffled every epoch. The default value is true.</summary>
     public bool Shuffle { get; set; } = true;
 
+    /// <summary>
+    /// Gets or sets the augmentation applied to every training mini-batch (never to validation data), e.g.
+    /// <see cref="RandomShiftAugmenter"/>. The default value is null (no augmentation).
+    /// </summary>
+    public IBatchAugmenter? Augmenter { get; set; }
+
     /// <summary>Checks the settings.</summary>
     /// <exception cref="ArgumentException">A property is out of range; the message names it.</exception>
     public void Validate()

@@ -20,7 +20,7 @@ internal sealed class M1Command : ICommand
         mlpipelines m1 [--data DIR] [--classes 6,8|all] [--image-size 28] [--epochs N] [--seed N | --seeds 1,2,3,4,5]
                        [--out DIR] [--test-data DIR] [--hidden 64] [--activation sigmoid|relu|tanh]
                        [--optimizer sgd|momentum|adam] [--lr X] [--batch-size N] [--dropout P] [--l2 X]
-                       [--patience N] [--validation-fraction 0.2] [--no-standardize]
+                       [--patience N] [--shift PIXELS] [--validation-fraction 0.2] [--no-standardize]
 
         Trains the from-scratch MLP inside an ML.NET chain (images -> pixels -> MLP) on a stratified split and
         writes to --out (default runs/m1): model.zip, metrics.json, loss-curve.png, accuracy-curve.png,
@@ -62,6 +62,7 @@ internal sealed class M1Command : ICommand
         template.Dropout = args.Double("--dropout", template.Dropout);
         template.L2 = args.Double("--l2", template.L2);
         template.EarlyStoppingPatience = args.Int("--patience", template.EarlyStoppingPatience, 0);
+        template.RandomShift = args.Int("--shift", template.RandomShift, 0, 8);
         args.EnsureAllUsed();
 
         var accuracies = new List<double>();
@@ -136,6 +137,8 @@ internal sealed class M1Command : ICommand
         Gamma = o.Gamma,
         ValidationFraction = o.ValidationFraction,
         EarlyStoppingPatience = o.EarlyStoppingPatience,
+        RandomShift = o.RandomShift,
+        ImageShape = o.ImageShape,
         Seed = seed,
     };
 }

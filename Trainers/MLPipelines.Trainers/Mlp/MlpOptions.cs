@@ -68,6 +68,18 @@ public sealed class MlpOptions
     /// </summary>
     public int EarlyStoppingPatience { get; set; }
 
+    /// <summary>
+    /// Largest random translation, in pixels, applied to each training image every epoch (edge pixels repeated);
+    /// 0 disables it. Needs image-shaped features (see <see cref="ImageShape"/>). The default value is 0.
+    /// </summary>
+    public int RandomShift { get; set; }
+
+    /// <summary>
+    /// Shape [channels, height, width] of the images in the feature vector, used by <see cref="RandomShift"/>;
+    /// null reads it from the feature column's dimensions (ML.NET's ExtractPixels records them). The default value is null.
+    /// </summary>
+    public int[]? ImageShape { get; set; }
+
     /// <summary>Seed of weight initialisation, shuffling, dropout and the validation hold-out. The default value is 1.</summary>
     public int Seed { get; set; } = 1;
 
@@ -85,6 +97,10 @@ public sealed class MlpOptions
             throw new ArgumentException("HiddenLayers must be positive unit counts (an empty array gives a linear model).", nameof(HiddenLayers));
         if (!(ValidationFraction >= 0 && ValidationFraction < 1))
             throw new ArgumentException($"ValidationFraction must be in [0, 1), got {ValidationFraction}.", nameof(ValidationFraction));
+        if (RandomShift < 0)
+            throw new ArgumentException($"RandomShift must be 0 (off) or a number of pixels, got {RandomShift}.", nameof(RandomShift));
+        if (ImageShape is not null && (ImageShape.Length != 3 || ImageShape.Any(v => v <= 0)))
+            throw new ArgumentException("ImageShape must be [channels, height, width] with positive values.", nameof(ImageShape));
         ToSettings().Validate();
     }
 

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLPipelines.Mlp;
 using MLPipelines.Trainers.OnnxModel;
 
@@ -69,7 +70,13 @@ public abstract class MlpTrainerBase : IEstimator<MlpModel>
             Output = OutputKind,
             ClassCount = classes.Count,
         };
-        var result = new MlpEngine(architecture, Options.ToSettings()).Train(trainSet, validationSet, Options.Progress);
+        var settings = Options.ToSettings();
+        if (Options.RandomShift > 0)
+        {
+            var (c, h, w) = ImageShapeOf(trainData.Schema, train.Dimension);
+            settings.Augmenter = new RandomShiftAugmenter(c, h, w, Options.RandomShift);
+        }
+        var result = new MlpEngine(architecture, settings).Train(trainSet, validationSet, Options.Progress);
         var compiled = Compile(ml, trainData, train.Dimension, (g, x) => MlpOnnxExporter.WriteLogits(g, result.Network, x));
         return new MlpModel(compiled.Chain, compiled.Onnx, result, classes);
     }
@@ -82,6 +89,22 @@ public abstract class MlpTrainerBase : IEstimator<MlpModel>
     private protected abstract (TrainingData Data, IReadOnlyList<string> Classes) Read(IDataView data);
 
     private protected abstract ClassifierCompiler.Compiled Compile(MLContext ml, IDataView data, int dimension, ClassifierCompiler.BodyWriter body);
+
+    private (int Channels, int Height, int Width) ImageShapeOf(DataViewSchema schema, int dimension)
+    {
+        int[] shape;
+        if (Options.ImageShape is not null)
+            shape = Options.ImageShape;
+        else if (schema[Options.FeatureColumnName].Type is VectorDataViewType { Dimensions.Length: 2 or 3 } vector)
+            shape = vector.Dimensions.Length == 3 ? [.. vector.Dimensions] : [1, vector.Dimensions[0], vector.Dimensions[1]];
+        else
+            throw new ArgumentException(
+                $"RandomShift needs image-shaped features, but column '{Options.FeatureColumnName}' has no image dimensions; set ImageShape.",
+                nameof(MlpOptions.RandomShift));
+        if (shape[0] * shape[1] * shape[2] != dimension)
+            throw new ArgumentException($"ImageShape [{string.Join(", ", shape)}] does not match the {dimension} features.", nameof(MlpOptions.ImageShape));
+        return (shape[0], shape[1], shape[2]);
+    }
 
     private static MlpDataset ToDataset(TrainingData data, int[]? rows)
     {
