@@ -104,6 +104,20 @@ public sealed class BlockExportTests(ITestOutputHelper output)
     }
 
     [TorchFact]
+    public void ConvNet_CourseSize_64x64Grayscale_Batch3()
+    {
+        TorchSeed.Set(35);
+        var net = ConvNet.Create(ConvNetOptions.Bn4Dropout(numClasses: 6, dropout: 0.3));
+        Assert.Equal(64 * 64, net.FlatInputSize);
+        Randomize(net, [1, 64, 64]);
+        Check("ConvNet Bn4Dropout(0.3) 1x64x64 flat input", net, [64 * 64], 3);
+        TorchSeed.Set(36);
+        var plain = ConvNet.Create(ConvNetOptions.Plain3(numClasses: 6));
+        plain.eval();
+        Check("ConvNet Plain3 1x64x64 flat input", plain, [64 * 64], 3);
+    }
+
+    [TorchFact]
     public void ConvNet_NchwInput_RgbAndDynamicBatch()
     {
         TorchSeed.Set(31);
