@@ -165,6 +165,32 @@ public sealed class BlockExportTests(ITestOutputHelper output)
         Assert.Equal(0f, net.named_parameters().Single(p => p.name == "features.block1.conv.bias").parameter.abs().max().item<float>());
     }
 
+    [TorchFact]
+    public void Blocks_TrainMode_BackwardReachesEveryParameter()
+    {
+        TorchSeed.Set(37);
+        var net = nn.Sequential(
+            ("image", Reshape.ToImage(2, 8, 8)),
+            ("res", Residual.BasicBlock(2, 4, stride: 2)),
+            ("dense", ConcatBranches.DenseLayer(4, 3)),
+            ("gap", nn.AdaptiveAvgPool2d(1)),
+            ("flat", nn.Flatten()),
+            ("mlp", Mlp.Create([7, 5, 3], dropout: 0.1)));
+        net.train();
+        using var scope = NewDisposeScope();
+        var loss = nn.functional.cross_entropy(net.forward(randn(4, 128)), tensor(new long[] { 0, 1, 2, 1 }));
+        loss.backward();
+        foreach (var (name, p) in net.named_parameters())
+        {
+            Assert.True(p.grad is not null, $"{name} has no gradient");
+            Assert.True(p.grad!.abs().sum().item<float>() > 0, $"{name} has a zero gradient");
+        }
+        var convNet = ConvNet.Create(ConvNetOptions.Bn4Dropout(3, imageSize: 16));
+        convNet.train();
+        nn.functional.cross_entropy(convNet.forward(randn(2, 256)), tensor(new long[] { 0, 2 })).backward();
+        Assert.All(convNet.parameters(), p => Assert.NotNull(p.grad));
+    }
+
     private sealed class MyOddLayer() : nn.Module<Tensor, Tensor>("odd")
     {
         public override Tensor forward(Tensor x) => x * 2;
