@@ -50,12 +50,15 @@ public sealed class TorchClassifierTrainer
     /// <param name="train">Training rows.</param>
     /// <param name="validation">Validation rows with the same layout, or null.</param>
     /// <param name="cancellationToken">Checked between batches; the last checkpoint stays usable for a resume.</param>
+    /// <param name="classCount">When set, the module must return exactly this many logits (checked on the first batch); otherwise at least 2 and more than the largest label.</param>
     /// <returns>The trained module (CPU, eval mode) and the history.</returns>
     /// <exception cref="ArgumentException">The data do not fit the options or the module's output.</exception>
     /// <exception cref="OperationCanceledException">Cancellation was requested.</exception>
-    public TorchTrainingResult Train(TorchDataset train, TorchDataset? validation = null, CancellationToken cancellationToken = default)
+    public TorchTrainingResult Train(TorchDataset train, TorchDataset? validation = null, CancellationToken cancellationToken = default, int? classCount = null)
     {
         ArgumentNullException.ThrowIfNull(train);
+        if (classCount is < 2)
+            throw new ArgumentException($"classCount must be at least 2, got {classCount}.", nameof(classCount));
         CheckData(train, validation);
         var o = Options;
         if (o.Threads > 0)
@@ -99,6 +102,8 @@ public sealed class TorchClassifierTrainer
             int maxLabel = train.Labels.Max();
             if (validation is not null)
                 maxLabel = Math.Max(maxLabel, validation.Labels.Max());
+            if (classCount is { } k && maxLabel >= k)
+                throw new ArgumentException($"The data have label {maxLabel}, but classCount is {k}.", nameof(train));
 
             var total = Stopwatch.StartNew();
             double trainPassSeconds = 0;
@@ -109,7 +114,7 @@ public sealed class TorchClassifierTrainer
                 int epoch = state.Epoch + 1;
                 var epochClock = Stopwatch.StartNew();
                 double lr = optimizer.ParamGroups.First().LearningRate;
-                var (loss, accuracy, rows, seconds) = TrainEpoch(module, optimizer, train, xTrain, yTrain, epoch, maxLabel, device, cancellationToken);
+                var (loss, accuracy, rows, seconds) = TrainEpoch(module, optimizer, train, xTrain, yTrain, epoch, maxLabel, classCount, device, cancellationToken);
                 trainPassSeconds += seconds;
                 trainRows += rows;
 
@@ -212,7 +217,7 @@ public sealed class TorchClassifierTrainer
 
     private (double Loss, double Accuracy, long Rows, double Seconds) TrainEpoch(
         nn.Module<Tensor, Tensor> module, optim.Optimizer optimizer, TorchDataset train, Tensor x, Tensor y,
-        int epoch, int maxLabel, Device device, CancellationToken cancellationToken)
+        int epoch, int maxLabel, int? classCount, Device device, CancellationToken cancellationToken)
     {
         var o = Options;
         long epochSeed = EpochSeed(o.Seed, epoch);
@@ -246,7 +251,7 @@ public sealed class TorchClassifierTrainer
             optimizer.zero_grad();
             var logits = module.call(xb);
             if (start == 0)
-                CheckLogits(logits, count, maxLabel);
+                CheckLogits(logits, count, maxLabel, classCount);
             var loss = nn.functional.cross_entropy(logits, yb);
             loss.backward();
             optimizer.step();
@@ -279,15 +284,19 @@ public sealed class TorchClassifierTrainer
             var yb = y.narrow(0, start, count);
             var logits = module.call(xb);
             if (start == 0)
-                CheckLogits(logits, count, data.Labels.Max());
+                CheckLogits(logits, count, data.Labels.Max(), null);
             lossSum.add_(nn.functional.cross_entropy(logits, yb, reduction: nn.Reduction.Sum).to(ScalarType.Float64));
             correct.add_(logits.argmax(1).eq(yb).sum());
         }
         return (lossSum.item<double>() / n, (double)correct.item<long>() / n);
     }
 
-    private static void CheckLogits(Tensor logits, int rows, int maxLabel)
+    private static void CheckLogits(Tensor logits, int rows, int maxLabel, int? classCount)
     {
+        if (classCount is { } k && (logits.dim() != 2 || logits.shape[1] != k))
+            throw new ArgumentException(
+                $"The module must return logits [B, {k}] for {k} classes{(k == 2 ? " (binary: 2 logits, class 1 = true)" : "")}; " +
+                $"for a batch of {rows} it returned [{string.Join(", ", logits.shape)}].");
         if (logits.dim() != 2 || logits.shape[0] != rows || logits.shape[1] < 2)
             throw new ArgumentException(
                 $"The module must return logits [B, K] with K >= 2 (binary: 2 logits); for a batch of {rows} it returned [{string.Join(", ", logits.shape)}].");
