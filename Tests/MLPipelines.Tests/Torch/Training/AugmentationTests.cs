@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace MLPipelines.Tests.Torch.Training;
 
+[Collection(TorchTrainingCollection.Name)]
 public sealed class AugmentationTests
 {
     private static Tensor Ramp(long b, long c, long h, long w)

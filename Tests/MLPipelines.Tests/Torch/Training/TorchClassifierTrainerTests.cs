@@ -4,6 +4,7 @@ using static MLPipelines.Tests.Torch.Training.TrainingFixtures;
 
 namespace MLPipelines.Tests.Torch.Training;
 
+[Collection(TorchTrainingCollection.Name)]
 public sealed class TorchClassifierTrainerTests
 {
     private static TorchTrainingOptions Fast(int seed = 7) => new()

@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 
 namespace MLPipelines.Tests.Torch.Training;
 
+[Collection(TorchTrainingCollection.Name)]
 public sealed class TorchEstimatorTests
 {
     private const int Dim = 8;
