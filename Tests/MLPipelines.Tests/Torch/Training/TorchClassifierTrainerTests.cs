@@ -121,6 +121,13 @@ public sealed class TorchClassifierTrainerTests
     [TorchFact]
     public void CheckpointResume_AfterCancellation_MatchesAnUninterruptedRun()
     {
+        // SGD (Nesterov momentum buffers) and AdamW (moments and step counts) both restore their state.
+        ResumeMatches(TorchOptimizerKind.Sgd);
+        ResumeMatches(TorchOptimizerKind.AdamW);
+    }
+
+    private static void ResumeMatches(TorchOptimizerKind optimizer)
+    {
         var train = Blobs(90, 5, 3, seed: 1);
         var validation = Blobs(30, 5, 3, seed: 2);
         var directory = Directory.CreateTempSubdirectory("mlp-torch-ckpt-");
@@ -130,7 +137,7 @@ public sealed class TorchClassifierTrainerTests
             {
                 var o = Fast();
                 o.Epochs = 5;
-                o.Optimizer = TorchOptimizerKind.Sgd;
+                o.Optimizer = optimizer;
                 o.LearningRate = 0.05;
                 o.Schedule = TorchLearningRateSchedule.Step(2, 0.5);
                 o.EarlyStoppingPatience = 10;
