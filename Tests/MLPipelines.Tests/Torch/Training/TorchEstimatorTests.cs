@@ -226,4 +226,59 @@ public sealed class TorchEstimatorTests
         Assert.Equal("Schedule", Assert.Throws<ArgumentException>(
             () => ml.BinaryClassification.Trainers.TorchSharp(Net, new TorchTrainerOptions { Schedule = TorchLearningRateSchedule.Cosine(-1) })).ParamName);
     }
+
+    private sealed class SmallImageRow
+    {
+        [VectorType(1, 8, 8)]
+        public float[] Features { get; set; } = [];
+
+        public uint Label { get; set; }
+    }
+
+    [TorchFact]
+    public void ExportBranchNets_ConvNetWithBatchNormAndMlp_TrainAndMatchTorchAfterReload()
+    {
+        var ml = new MLContext(1);
+        var random = new Random(9);
+        // Three classes: a bright top half, a bright left half, or neither.
+        var rows = Enumerable.Range(0, 96).Select(i =>
+        {
+            int k = i % 3;
+            var pixels = new float[64];
+            for (int p = 0; p < 64; p++)
+            {
+                int y = p / 8, x = p % 8;
+                bool bright = (k == 0 && y < 4) || (k == 1 && x < 4);
+                pixels[p] = (float)(random.NextDouble() * 0.4 + (bright ? 0.6 : 0));
+            }
+            return new SmallImageRow { Features = pixels, Label = (uint)k };
+        }).ToList();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var options = Options();
+        options.Epochs = 6;
+        options.ValidationFraction = 0.25;
+        options.EarlyStoppingPatience = 3;
+        options.Augmentation = [new SmallRotation(5)];
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label").Append(ml.MulticlassClassification.Trainers.TorchSharp(
+            () => global::MLPipelines.Torch.Nets.ConvNet.Create(new global::MLPipelines.Torch.Nets.ConvNetOptions
+            {
+                InputChannels = 1, ImageHeight = 8, ImageWidth = 8, Channels = [4, 8], BatchNorm = true, Dropout = 0.2, NumClasses = 3,
+            }), options));
+        var model = pipeline.Fit(data);
+        var scored = model.Transform(data);
+        var softmax = Softmax(model.LastTransformer.Module, Column(data, "Features"), [96, 1, 8, 8]);
+        var onnx = Column(scored, "Score");
+        Assert.True(MaxAbsDiff(softmax, onnx) <= 1e-4);
+        using var stream = new MemoryStream();
+        ml.Model.Save(model, data.Schema, stream);
+        stream.Position = 0;
+        Assert.Equal(onnx, Column(new MLContext(3).Model.Load(stream, out _).Transform(data), "Score"));
+
+        var binary = ml.Data.LoadFromEnumerable(BinaryRows(80, 6));
+        var mlpModel = ml.BinaryClassification.Trainers.TorchSharp(
+            () => global::MLPipelines.Torch.Nets.Mlp.Create([Dim, 16, 2], dropout: 0.1), Options()).Fit(binary);
+        var mlpSoftmax = Softmax(mlpModel.Module, Column(binary, "Features"), [80, Dim]);
+        var mlpProbability = Column(mlpModel.Transform(binary), "Probability");
+        Assert.True(MaxAbsDiff(Enumerable.Range(0, 80).Select(i => mlpSoftmax[2 * i + 1]).ToArray(), mlpProbability) <= 1e-4);
+    }
 }
