@@ -1,0 +1,495 @@
+using System.Diagnostics;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MLPipelines.Torch.Training;
+
+/// <summary>
+/// Trains any classification module <c>Module&lt;Tensor, Tensor&gt;</c> that maps a batch ([B, D] vectors or
+/// [B, C, H, W] images) to logits [B, K] with softmax cross-entropy. Binary tasks use K = 2 logits (class 0 =
+/// false, class 1 = true), the course's 784-128-2 layout; P(true) = softmax(z)[1] = sigmoid(z1 - z0).
+/// </summary>
+/// <remarks>
+/// <para>
+/// The whole dataset lives on the device as one tensor; each batch is gathered with <c>index_select</c> from a
+/// shuffled index tensor, inside its own <c>torch.NewDisposeScope()</c>. Training runs in <c>train()</c> mode,
+/// validation in <c>eval()</c> mode under <c>torch.no_grad()</c>. A final batch of a single row is skipped (batch
+/// normalisation cannot train on one row); shuffling puts a different row there each epoch.
+/// </para>
+/// <para>
+/// Determinism: <c>torch.random.manual_seed(Seed)</c> runs before the module factory, and every epoch reseeds
+/// torch (dropout), the shuffling <see cref="Random"/> and the augmentation generator from (Seed, epoch). On the
+/// CPU with the same thread count (<see cref="TorchTrainingOptions.Threads"/>), two runs give bit-identical weights
+/// and a resumed run matches an uninterrupted one. Not covered: CUDA kernels that use atomics (e.g. the backward of
+/// <c>grid_sample</c> or <c>index_select</c>) and a different libtorch build or thread count, which change the order
+/// of floating-point sums.
+/// </para>
+/// </remarks>
+public sealed class TorchClassifierTrainer
+{
+    private const string Magic = "MLPipelines.TorchCheckpoint";
+    private const int FormatVersion = 1;
+    private readonly Func<nn.Module<Tensor, Tensor>> _moduleFactory;
+
+    /// <summary>Creates the trainer; the options are validated here (ArgumentException naming the option).</summary>
+    /// <param name="moduleFactory">Creates the untrained module; called once per <see cref="Train"/>, after the seed is set.</param>
+    /// <param name="options">Training options; null for the defaults. They are copied.</param>
+    public TorchClassifierTrainer(Func<nn.Module<Tensor, Tensor>> moduleFactory, TorchTrainingOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(moduleFactory);
+        _moduleFactory = moduleFactory;
+        Options = (options ?? new TorchTrainingOptions()).Clone();
+        Options.Validate();
+    }
+
+    /// <summary>The options (a copy of those given).</summary>
+    public TorchTrainingOptions Options { get; }
+
+    /// <summary>Trains a new module on <paramref name="train"/>, validating on <paramref name="validation"/> after every epoch.</summary>
+    /// <param name="train">Training rows.</param>
+    /// <param name="validation">Validation rows with the same layout, or null.</param>
+    /// <param name="cancellationToken">Checked between batches; the last checkpoint stays usable for a resume.</param>
+    /// <param name="classCount">When set, the module must return exactly this many logits (checked on the first batch); otherwise at least 2 and more than the largest label.</param>
+    /// <returns>The trained module (CPU, eval mode) and the history.</returns>
+    /// <exception cref="ArgumentException">The data do not fit the options or the module's output.</exception>
+    /// <exception cref="OperationCanceledException">Cancellation was requested.</exception>
+    public TorchTrainingResult Train(TorchDataset train, TorchDataset? validation = null, CancellationToken cancellationToken = default, int? classCount = null)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        if (classCount is < 2)
+            throw new ArgumentException($"classCount must be at least 2, got {classCount}.", nameof(classCount));
+        CheckData(train, validation);
+        var o = Options;
+        if (o.Threads > 0)
+            torch.set_num_threads(o.Threads);
+        var device = TorchDevice.Resolve(o.Device, o.Log);
+        bool cuda = device.type == DeviceType.CUDA;
+
+        SeedTorch(o.Seed, cuda);
+        var module = _moduleFactory() ?? throw new InvalidOperationException("The module factory returned null.");
+        var best = new Dictionary<string, Tensor>();
+        var toDispose = new List<IDisposable>();
+        try
+        {
+            module.to(device);
+            var parameters = module.parameters().ToList();
+            if (parameters.Count == 0)
+                throw new ArgumentException("The module has no parameters to train.", nameof(train));
+            var optimizer = CreateOptimizer(parameters);
+            toDispose.Add(optimizer);
+            var scheduler = CreateScheduler(optimizer);
+
+            var xTrain = ToDevice(train, device, out var yTrain);
+            toDispose.Add(xTrain);
+            toDispose.Add(yTrain);
+            Tensor? xVal = null, yVal = null;
+            if (validation is not null)
+            {
+                xVal = ToDevice(validation, device, out var y);
+                yVal = y;
+                toDispose.Add(xVal);
+                toDispose.Add(yVal);
+            }
+
+            var state = new LoopState();
+            if (o.Resume && File.Exists(o.CheckpointPath))
+            {
+                LoadCheckpoint(o.CheckpointPath!, train, module, optimizer, scheduler, best, state);
+                o.Log?.Report($"Resumed from '{o.CheckpointPath}' after epoch {state.Epoch}.");
+            }
+            int resumedAfter = state.Epoch;
+            int maxLabel = train.Labels.Max();
+            if (validation is not null)
+                maxLabel = Math.Max(maxLabel, validation.Labels.Max());
+            if (classCount is { } k && maxLabel >= k)
+                throw new ArgumentException($"The data have label {maxLabel}, but classCount is {k}.", nameof(train));
+
+            var total = Stopwatch.StartNew();
+            double trainPassSeconds = 0;
+            long trainRows = 0;
+            while (!state.Stopped && state.Epoch < o.Epochs)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int epoch = state.Epoch + 1;
+                var epochClock = Stopwatch.StartNew();
+                double lr = optimizer.ParamGroups.First().LearningRate;
+                var (loss, accuracy, rows, seconds) = TrainEpoch(module, optimizer, train, xTrain, yTrain, epoch, maxLabel, classCount, device, cancellationToken);
+                trainPassSeconds += seconds;
+                trainRows += rows;
+
+                double? valLoss = null, valAccuracy = null;
+                if (xVal is not null)
+                {
+                    var (vl, va) = EvaluateTensors(module, xVal, yVal!, validation!, o.BatchSize);
+                    valLoss = vl;
+                    valAccuracy = va;
+                }
+                var report = new TorchEpochReport(epoch, loss, accuracy, valLoss, valAccuracy, lr, epochClock.Elapsed.TotalSeconds,
+                    seconds > 0 ? rows / seconds : 0);
+                state.History.Add(report);
+                state.Epoch = epoch;
+
+                if (valLoss is { } v)
+                {
+                    if (v < state.BestLoss)
+                    {
+                        state.BestLoss = v;
+                        state.BestEpoch = epoch;
+                        state.BadEpochs = 0;
+                        if (o.EarlyStoppingPatience > 0)
+                            Snapshot(module, best);
+                    }
+                    else
+                    {
+                        state.BadEpochs++;
+                    }
+                }
+                StepScheduler(scheduler, valLoss ?? loss);
+                if (o.EarlyStoppingPatience > 0 && state.BadEpochs >= o.EarlyStoppingPatience && epoch < o.Epochs)
+                    state.Stopped = true;
+                if (o.CheckpointPath is not null)
+                    SaveCheckpoint(o.CheckpointPath, train, module, optimizer, best, state);
+                o.Progress?.Report(report);
+            }
+
+            int bestEpoch = state.Epoch;
+            if (o.EarlyStoppingPatience > 0 && best.Count > 0)
+            {
+                module.load_state_dict(best);
+                bestEpoch = state.BestEpoch;
+            }
+            module.eval();
+            if (cuda)
+                module.to(CPU);
+            var history = new TorchTrainingHistory(state.History.ToArray(), bestEpoch, state.Stopped, resumedAfter);
+            return new TorchTrainingResult(module, history, total.Elapsed.TotalSeconds,
+                trainPassSeconds > 0 ? trainRows / trainPassSeconds : 0, device.ToString());
+        }
+        catch
+        {
+            module.Dispose();
+            throw;
+        }
+        finally
+        {
+            foreach (var d in toDispose)
+                d.Dispose();
+            foreach (var t in best.Values)
+                t.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Mean cross-entropy and accuracy of <paramref name="module"/> on <paramref name="data"/> in eval mode (the
+    /// module is left in eval mode), computed on the device the module's parameters are on.
+    /// </summary>
+    /// <param name="module">A classifier producing logits [B, K].</param>
+    /// <param name="data">The rows to score.</param>
+    /// <param name="batchSize">Rows per forward pass.</param>
+    public static (double Loss, double Accuracy) Evaluate(nn.Module<Tensor, Tensor> module, TorchDataset data, int batchSize = 256)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(data);
+        if (batchSize <= 0)
+            throw new ArgumentException($"batchSize must be positive, got {batchSize}.", nameof(batchSize));
+        var device = module.parameters().FirstOrDefault()?.device ?? CPU;
+        using var x = ToDevice(data, device, out var y);
+        using (y)
+            return EvaluateTensors(module, x, y, data, batchSize);
+    }
+
+    private void CheckData(TorchDataset train, TorchDataset? validation)
+    {
+        var o = Options;
+        if (validation is not null)
+        {
+            if (validation.FeatureCount != train.FeatureCount)
+                throw new ArgumentException($"Validation rows have {validation.FeatureCount} features, training rows {train.FeatureCount}.", nameof(validation));
+            if (!(validation.ImageShape ?? []).SequenceEqual(train.ImageShape ?? []))
+                throw new ArgumentException("Validation and training rows have different image shapes.", nameof(validation));
+        }
+        if (o.EarlyStoppingPatience > 0 && validation is null)
+            throw new ArgumentException("EarlyStoppingPatience needs validation data.", nameof(TorchTrainingOptions.EarlyStoppingPatience));
+        if (o.Augmentation.Count > 0 && train.ImageShape is null)
+            throw new ArgumentException("Augmentation needs image rows (an image shape [C, H, W]).", nameof(TorchTrainingOptions.Augmentation));
+    }
+
+    private (double Loss, double Accuracy, long Rows, double Seconds) TrainEpoch(
+        nn.Module<Tensor, Tensor> module, optim.Optimizer optimizer, TorchDataset train, Tensor x, Tensor y,
+        int epoch, int maxLabel, int? classCount, Device device, CancellationToken cancellationToken)
+    {
+        var o = Options;
+        long epochSeed = EpochSeed(o.Seed, epoch);
+        SeedTorch(epochSeed, device.type == DeviceType.CUDA);
+        var shuffle = new Random((int)(epochSeed & 0x7fffffff));
+        using var generator = new Generator((ulong)(epochSeed ^ 0x5DEECE66DL));
+        int n = train.Count;
+        var order = new long[n];
+        for (int i = 0; i < n; i++)
+            order[i] = i;
+        shuffle.Shuffle(order);
+
+        module.train();
+        var clock = Stopwatch.StartNew();
+        using var permutation = torch.tensor(order, device: device);
+        using var lossSum = torch.zeros(1, ScalarType.Float64, device);
+        using var correct = torch.zeros(1, ScalarType.Int64, device);
+        long rows = 0;
+        for (int start = 0; start < n; start += o.BatchSize)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            int count = Math.Min(o.BatchSize, n - start);
+            if (count == 1 && n > 1)
+                break;
+            using var scope = torch.NewDisposeScope();
+            var index = permutation.narrow(0, start, count);
+            var xb = x.index_select(0, index).view(train.BatchShape(count));
+            var yb = y.index_select(0, index);
+            foreach (var augmentation in o.Augmentation)
+                xb = augmentation.Apply(xb, generator);
+            optimizer.zero_grad();
+            var logits = module.call(xb);
+            if (start == 0)
+                CheckLogits(logits, count, maxLabel, classCount);
+            var loss = nn.functional.cross_entropy(logits, yb);
+            loss.backward();
+            optimizer.step();
+            using (torch.no_grad())
+            {
+                lossSum.add_(loss.detach().to(ScalarType.Float64) * count);
+                correct.add_(logits.argmax(1).eq(yb).sum());
+            }
+            rows += count;
+        }
+        double loss1 = lossSum.item<double>() / Math.Max(rows, 1);
+        double accuracy = (double)correct.item<long>() / Math.Max(rows, 1);
+        if (device.type == DeviceType.CUDA)
+            torch.cuda.synchronize(device);
+        return (loss1, accuracy, rows, clock.Elapsed.TotalSeconds);
+    }
+
+    private static (double Loss, double Accuracy) EvaluateTensors(nn.Module<Tensor, Tensor> module, Tensor x, Tensor y, TorchDataset data, int batchSize)
+    {
+        module.eval();
+        using var noGrad = torch.no_grad();
+        using var lossSum = torch.zeros(1, ScalarType.Float64, x.device);
+        using var correct = torch.zeros(1, ScalarType.Int64, x.device);
+        int n = data.Count;
+        for (int start = 0; start < n; start += batchSize)
+        {
+            using var scope = torch.NewDisposeScope();
+            int count = Math.Min(batchSize, n - start);
+            var xb = x.narrow(0, start, count).view(data.BatchShape(count));
+            var yb = y.narrow(0, start, count);
+            var logits = module.call(xb);
+            if (start == 0)
+                CheckLogits(logits, count, data.Labels.Max(), null);
+            lossSum.add_(nn.functional.cross_entropy(logits, yb, reduction: nn.Reduction.Sum).to(ScalarType.Float64));
+            correct.add_(logits.argmax(1).eq(yb).sum());
+        }
+        return (lossSum.item<double>() / n, (double)correct.item<long>() / n);
+    }
+
+    private static void CheckLogits(Tensor logits, int rows, int maxLabel, int? classCount)
+    {
+        if (classCount is { } k && (logits.dim() != 2 || logits.shape[1] != k))
+            throw new ArgumentException(
+                $"The module must return logits [B, {k}] for {k} classes{(k == 2 ? " (binary: 2 logits, class 1 = true)" : "")}; " +
+                $"for a batch of {rows} it returned [{string.Join(", ", logits.shape)}].");
+        if (logits.dim() != 2 || logits.shape[0] != rows || logits.shape[1] < 2)
+            throw new ArgumentException(
+                $"The module must return logits [B, K] with K >= 2 (binary: 2 logits); for a batch of {rows} it returned [{string.Join(", ", logits.shape)}].");
+        if (maxLabel >= logits.shape[1])
+            throw new ArgumentException($"The data have label {maxLabel}, but the module returns only {logits.shape[1]} logits.");
+    }
+
+    private static Tensor ToDevice(TorchDataset data, Device device, out Tensor labels)
+    {
+        var labels64 = new long[data.Count];
+        for (int i = 0; i < labels64.Length; i++)
+            labels64[i] = data.Labels[i];
+        using var x = torch.tensor(data.Features, [data.Count, data.FeatureCount]);
+        using var y = torch.tensor(labels64);
+        labels = y.to(device, copy: true);
+        return x.to(device, copy: true);
+    }
+
+    private static void SeedTorch(long seed, bool cuda)
+    {
+        torch.random.manual_seed(seed);
+        if (cuda)
+            torch.cuda.manual_seed_all(seed);
+    }
+
+    /// <summary>SplitMix64 of (seed, epoch): independent, reproducible per-epoch seeds (never string or process hashes).</summary>
+    private static long EpochSeed(long seed, int epoch)
+    {
+        unchecked
+        {
+            ulong z = (ulong)seed * 0x9E3779B97F4A7C15UL + (ulong)epoch * 0xBF58476D1CE4E5B9UL + 0x94D049BB133111EBUL;
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+            z ^= z >> 31;
+            return (long)(z >> 1);
+        }
+    }
+
+    private optim.Optimizer CreateOptimizer(IEnumerable<Parameter> parameters)
+    {
+        var o = Options;
+        return o.Optimizer switch
+        {
+            TorchOptimizerKind.Sgd => optim.SGD(parameters, o.LearningRate, momentum: o.Momentum, weight_decay: o.WeightDecay, nesterov: o.Momentum > 0),
+            TorchOptimizerKind.Adam => optim.Adam(parameters, o.LearningRate, weight_decay: o.WeightDecay),
+            TorchOptimizerKind.AdamW => optim.AdamW(parameters, o.LearningRate, weight_decay: o.WeightDecay),
+            _ => throw new ArgumentException($"Unknown optimizer {o.Optimizer}.", nameof(TorchTrainingOptions.Optimizer)),
+        };
+    }
+
+    private optim.lr_scheduler.LRScheduler? CreateScheduler(optim.Optimizer optimizer) => Options.Schedule switch
+    {
+        TorchLearningRateSchedule.StepSchedule s => optim.lr_scheduler.StepLR(optimizer, s.StepSize, s.Gamma),
+        TorchLearningRateSchedule.CosineSchedule c => optim.lr_scheduler.CosineAnnealingLR(optimizer, Options.Epochs, c.MinLearningRate),
+        TorchLearningRateSchedule.PlateauSchedule p => optim.lr_scheduler.ReduceLROnPlateau(optimizer, "min", p.Factor, p.Patience),
+        _ => null,
+    };
+
+    private void StepScheduler(optim.lr_scheduler.LRScheduler? scheduler, double metric)
+    {
+        if (scheduler is null)
+            return;
+        if (Options.Schedule is TorchLearningRateSchedule.PlateauSchedule)
+            scheduler.step(metric);
+        else
+            scheduler.step();
+    }
+
+    private static void Snapshot(nn.Module<Tensor, Tensor> module, Dictionary<string, Tensor> best)
+    {
+        foreach (var t in best.Values)
+            t.Dispose();
+        best.Clear();
+        using var noGrad = torch.no_grad();
+        foreach (var (name, tensor) in module.state_dict())
+        {
+            using var detached = tensor.detach();
+            best[name] = detached.to(CPU, copy: true);
+        }
+    }
+
+    private sealed class LoopState
+    {
+        public int Epoch;
+        public int BestEpoch;
+        public double BestLoss = double.PositiveInfinity;
+        public int BadEpochs;
+        public bool Stopped;
+        public List<TorchEpochReport> History { get; } = [];
+    }
+
+    private string Fingerprint(TorchDataset train)
+    {
+        var o = Options;
+        return FormattableString.Invariant(
+            $"rows={train.Count};features={train.FeatureCount};batch={o.BatchSize};seed={o.Seed};optimizer={o.Optimizer};lr={o.LearningRate:R};schedule={o.Schedule}");
+    }
+
+    private void SaveCheckpoint(string path, TorchDataset train, nn.Module<Tensor, Tensor> module, optim.Optimizer optimizer,
+        Dictionary<string, Tensor> best, LoopState state)
+    {
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full)!;
+        Directory.CreateDirectory(directory);
+        var temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+            {
+                writer.Write(Magic);
+                writer.Write(FormatVersion);
+                writer.Write(Fingerprint(train));
+                writer.Write(state.Epoch);
+                writer.Write(state.BestEpoch);
+                writer.Write(state.BestLoss);
+                writer.Write(state.BadEpochs);
+                writer.Write(state.Stopped);
+                writer.Write(state.History.Count);
+                foreach (var r in state.History)
+                {
+                    writer.Write(r.Epoch);
+                    writer.Write(r.TrainLoss);
+                    writer.Write(r.TrainAccuracy);
+                    writer.Write(r.ValidationLoss.HasValue);
+                    writer.Write(r.ValidationLoss ?? 0);
+                    writer.Write(r.ValidationAccuracy ?? 0);
+                    writer.Write(r.LearningRate);
+                    writer.Write(r.Seconds);
+                    writer.Write(r.ImagesPerSecond);
+                }
+                module.save(writer);
+                ((OptimizerHelper)optimizer).save_state_dict(writer);
+                writer.Write(best.Count);
+                foreach (var (name, tensor) in best)
+                {
+                    writer.Write(name);
+                    tensor.Save(writer);
+                }
+                writer.Flush();
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, full, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(temporary); } catch (IOException) { /* best effort */ }
+            throw;
+        }
+    }
+
+    private void LoadCheckpoint(string path, TorchDataset train, nn.Module<Tensor, Tensor> module, optim.Optimizer optimizer,
+        optim.lr_scheduler.LRScheduler? scheduler, Dictionary<string, Tensor> best, LoopState state)
+    {
+        using var stream = File.OpenRead(path);
+        using var reader = new BinaryReader(stream, System.Text.Encoding.UTF8);
+        if (reader.ReadString() != Magic || reader.ReadInt32() != FormatVersion)
+            throw new InvalidDataException($"'{path}' is not an MLPipelines Torch checkpoint of format version {FormatVersion}.");
+        var saved = reader.ReadString();
+        var expected = Fingerprint(train);
+        if (saved != expected)
+            throw new InvalidDataException($"The checkpoint '{path}' belongs to another run ({saved}); this run is {expected}.");
+        state.Epoch = reader.ReadInt32();
+        state.BestEpoch = reader.ReadInt32();
+        state.BestLoss = reader.ReadDouble();
+        state.BadEpochs = reader.ReadInt32();
+        state.Stopped = reader.ReadBoolean();
+        int count = reader.ReadInt32();
+        for (int i = 0; i < count; i++)
+        {
+            int epoch = reader.ReadInt32();
+            double trainLoss = reader.ReadDouble(), trainAccuracy = reader.ReadDouble();
+            bool hasValidation = reader.ReadBoolean();
+            double vl = reader.ReadDouble(), va = reader.ReadDouble();
+            double lr = reader.ReadDouble(), seconds = reader.ReadDouble(), ips = reader.ReadDouble();
+            state.History.Add(new TorchEpochReport(epoch, trainLoss, trainAccuracy,
+                hasValidation ? vl : null, hasValidation ? va : null, lr, seconds, ips));
+        }
+        module.load(reader); // copies into the existing parameters, which the optimiser holds
+        // The schedule is replayed on the fresh optimiser (same operations, so the same learning rates), then the
+        // optimiser's own state (moments, momentum buffers, step counts) is restored.
+        foreach (var r in state.History)
+            StepScheduler(scheduler, r.ValidationLoss ?? r.TrainLoss);
+        var lr1 = optimizer.ParamGroups.Select(g => g.LearningRate).ToArray();
+        ((OptimizerHelper)optimizer).load_state_dict(reader);
+        int i2 = 0;
+        foreach (var g in optimizer.ParamGroups)
+            g.LearningRate = lr1[i2++];
+        int bestCount = reader.ReadInt32();
+        for (int i = 0; i < bestCount; i++)
+        {
+            var name = reader.ReadString();
+            best[name] = TensorExtensionMethods.Load(reader);
+        }
+    }
+}

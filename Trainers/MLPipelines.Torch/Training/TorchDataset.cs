@@ -1,0 +1,63 @@
+namespace MLPipelines.Torch.Training;
+
+/// <summary>
+/// Training or validation rows for <see cref="TorchClassifierTrainer"/>: a row-major float matrix [N, D] and a
+/// 0-based class index per row, optionally with the image shape [C, H, W] (C × H × W = D) the rows hold.
+/// </summary>
+public sealed class TorchDataset
+{
+    /// <summary>Creates the dataset; the arrays are used as given, not copied.</summary>
+    /// <param name="features">Row-major features, <paramref name="labels"/>.Length × <paramref name="featureCount"/> values.</param>
+    /// <param name="labels">The 0-based class index of every row.</param>
+    /// <param name="featureCount">Values per row (D).</param>
+    /// <param name="imageShape">[C, H, W] when the rows are channels-first images (the module then receives [B, C, H, W]); null for flat vectors ([B, D]).</param>
+    /// <exception cref="ArgumentException">The sizes do not agree, a label is negative, or a feature is not finite.</exception>
+    public TorchDataset(float[] features, int[] labels, int featureCount, int[]? imageShape = null)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (featureCount <= 0)
+            throw new ArgumentException($"featureCount must be positive, got {featureCount}.", nameof(featureCount));
+        if (labels.Length == 0)
+            throw new ArgumentException("The dataset has no rows.", nameof(labels));
+        if ((long)labels.Length * featureCount != features.LongLength)
+            throw new ArgumentException($"{labels.Length} rows × {featureCount} features need {(long)labels.Length * featureCount} values, got {features.LongLength}.", nameof(features));
+        if (imageShape is not null)
+        {
+            if (imageShape.Length != 3 || imageShape.Any(s => s <= 0) || (long)imageShape[0] * imageShape[1] * imageShape[2] != featureCount)
+                throw new ArgumentException($"imageShape must be [C, H, W] with C × H × W = {featureCount}, got [{string.Join(", ", imageShape)}].", nameof(imageShape));
+        }
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if (labels[i] < 0)
+                throw new ArgumentException($"Row {i} has a negative label ({labels[i]}).", nameof(labels));
+        }
+        for (long i = 0; i < features.LongLength; i++)
+        {
+            if (!float.IsFinite(features[i]))
+                throw new ArgumentException($"Row {i / featureCount}, feature {i % featureCount} is not finite ({features[i]}).", nameof(features));
+        }
+        Features = features;
+        Labels = labels;
+        FeatureCount = featureCount;
+        ImageShape = imageShape is null ? null : (int[])imageShape.Clone();
+    }
+
+    /// <summary>Row-major features, <see cref="Count"/> × <see cref="FeatureCount"/>.</summary>
+    public float[] Features { get; }
+
+    /// <summary>The 0-based class index of every row.</summary>
+    public int[] Labels { get; }
+
+    /// <summary>Values per row.</summary>
+    public int FeatureCount { get; }
+
+    /// <summary>[C, H, W] for image rows, null for flat vectors.</summary>
+    public int[]? ImageShape { get; }
+
+    /// <summary>The number of rows.</summary>
+    public int Count => Labels.Length;
+
+    /// <summary>The shape one batch of <paramref name="batch"/> rows has when the module receives it.</summary>
+    internal long[] BatchShape(long batch) => ImageShape is { } s ? [batch, s[0], s[1], s[2]] : [batch, FeatureCount];
+}

@@ -1,0 +1,214 @@
+namespace MLPipelines.Torch.Training;
+
+/// <summary>The optimiser <see cref="TorchClassifierTrainer"/> updates the weights with.</summary>
+public enum TorchOptimizerKind
+{
+    /// <summary>Stochastic gradient descent with Nesterov momentum (<see cref="TorchTrainingOptions.Momentum"/>; plain SGD when it is 0).</summary>
+    Sgd,
+
+    /// <summary>Adam; <see cref="TorchTrainingOptions.WeightDecay"/> is added to the gradient (L2), as in torch.optim.Adam.</summary>
+    Adam,
+
+    /// <summary>AdamW: Adam with decoupled weight decay.</summary>
+    AdamW,
+}
+
+/// <summary>
+/// Learning-rate schedule of <see cref="TorchClassifierTrainer"/>, stepped once after every epoch with TorchSharp's
+/// <c>torch.optim.lr_scheduler</c>. Create one with <see cref="None"/>, <see cref="Step"/>, <see cref="Cosine"/> or
+/// <see cref="ReduceOnPlateau"/>.
+/// </summary>
+public abstract record TorchLearningRateSchedule
+{
+    private protected TorchLearningRateSchedule()
+    {
+    }
+
+    /// <summary>A constant learning rate.</summary>
+    public static TorchLearningRateSchedule None { get; } = new ConstantSchedule();
+
+    /// <summary>Multiplies the learning rate by <paramref name="gamma"/> every <paramref name="stepSize"/> epochs (StepLR).</summary>
+    /// <param name="stepSize">Epochs between decays; positive.</param>
+    /// <param name="gamma">Decay factor, in (0, 1].</param>
+    public static TorchLearningRateSchedule Step(int stepSize, double gamma = 0.1) => new StepSchedule(stepSize, gamma);
+
+    /// <summary>Cosine annealing from the initial learning rate to <paramref name="minLearningRate"/> over all epochs (CosineAnnealingLR, T_max = epochs).</summary>
+    /// <param name="minLearningRate">The learning rate reached after the last epoch; non-negative.</param>
+    public static TorchLearningRateSchedule Cosine(double minLearningRate = 0) => new CosineSchedule(minLearningRate);
+
+    /// <summary>
+    /// Multiplies the learning rate by <paramref name="factor"/> when the validation loss (the training loss without
+    /// a validation set) has not improved for <paramref name="patience"/> epochs (ReduceLROnPlateau, mode "min").
+    /// </summary>
+    /// <param name="patience">Epochs without improvement tolerated; non-negative.</param>
+    /// <param name="factor">Decay factor, in (0, 1).</param>
+    public static TorchLearningRateSchedule ReduceOnPlateau(int patience = 2, double factor = 0.1) => new PlateauSchedule(patience, factor);
+
+    internal abstract void Validate();
+
+    /// <summary>A constant learning rate.</summary>
+    public sealed record ConstantSchedule : TorchLearningRateSchedule
+    {
+        internal override void Validate()
+        {
+        }
+    }
+
+    /// <summary>StepLR: the learning rate times <paramref name="Gamma"/> every <paramref name="StepSize"/> epochs.</summary>
+    /// <param name="StepSize">Epochs between decays.</param>
+    /// <param name="Gamma">Decay factor.</param>
+    public sealed record StepSchedule(int StepSize, double Gamma) : TorchLearningRateSchedule
+    {
+        internal override void Validate()
+        {
+            if (StepSize <= 0)
+                throw new ArgumentException($"Schedule: the step size must be positive, got {StepSize}.", nameof(TorchTrainingOptions.Schedule));
+            if (!(Gamma > 0 && Gamma <= 1))
+                throw new ArgumentException($"Schedule: gamma must be in (0, 1], got {Gamma}.", nameof(TorchTrainingOptions.Schedule));
+        }
+    }
+
+    /// <summary>CosineAnnealingLR with T_max equal to the number of epochs.</summary>
+    /// <param name="MinLearningRate">The learning rate at the end of the cosine (eta_min).</param>
+    public sealed record CosineSchedule(double MinLearningRate) : TorchLearningRateSchedule
+    {
+        internal override void Validate()
+        {
+            if (!(MinLearningRate >= 0) || double.IsInfinity(MinLearningRate))
+                throw new ArgumentException($"Schedule: the minimum learning rate must be finite and non-negative, got {MinLearningRate}.", nameof(TorchTrainingOptions.Schedule));
+        }
+    }
+
+    /// <summary>ReduceLROnPlateau on the validation loss (training loss without validation data).</summary>
+    /// <param name="Patience">Epochs without improvement before a decay.</param>
+    /// <param name="Factor">Decay factor.</param>
+    public sealed record PlateauSchedule(int Patience, double Factor) : TorchLearningRateSchedule
+    {
+        internal override void Validate()
+        {
+            if (Patience < 0)
+                throw new ArgumentException($"Schedule: the patience must be non-negative, got {Patience}.", nameof(TorchTrainingOptions.Schedule));
+            if (!(Factor > 0 && Factor < 1))
+                throw new ArgumentException($"Schedule: the factor must be in (0, 1), got {Factor}.", nameof(TorchTrainingOptions.Schedule));
+        }
+    }
+}
+
+/// <summary>
+/// Options of <see cref="TorchClassifierTrainer"/>. They are validated once, when the trainer is created; an
+/// invalid value throws <see cref="ArgumentException"/> naming the option.
+/// </summary>
+public sealed class TorchTrainingOptions
+{
+    /// <summary>The optimiser. The default value is <see cref="TorchOptimizerKind.Adam"/>.</summary>
+    public TorchOptimizerKind Optimizer { get; set; } = TorchOptimizerKind.Adam;
+
+    /// <summary>The initial learning rate. The default value is 0.001.</summary>
+    public double LearningRate { get; set; } = 0.001;
+
+    /// <summary>Weight decay (L2 for SGD and Adam, decoupled for AdamW). The default value is 0.</summary>
+    public double WeightDecay { get; set; }
+
+    /// <summary>Nesterov momentum of <see cref="TorchOptimizerKind.Sgd"/> (0 = plain SGD). The default value is 0.9.</summary>
+    public double Momentum { get; set; } = 0.9;
+
+    /// <summary>The learning-rate schedule, stepped after every epoch. The default value is <see cref="TorchLearningRateSchedule.None"/>.</summary>
+    public TorchLearningRateSchedule Schedule { get; set; } = TorchLearningRateSchedule.None;
+
+    /// <summary>The maximum number of passes over the training data. The default value is 10.</summary>
+    public int Epochs { get; set; } = 10;
+
+    /// <summary>Rows per mini-batch. The default value is 64.</summary>
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>
+    /// Epochs without a lower validation loss before training stops; the weights of the epoch with the lowest
+    /// validation loss are then restored (they are restored at the end of training in any case when this is set).
+    /// 0 disables early stopping. Needs validation data. The default value is 0.
+    /// </summary>
+    public int EarlyStoppingPatience { get; set; }
+
+    /// <summary>
+    /// Seed of the weight initialisation (<c>torch.random.manual_seed</c> before the module factory runs), of the
+    /// shuffling, of the augmentations and of dropout. On the CPU, with the same <see cref="Threads"/>, the same seed
+    /// gives identical weights. The default value is 1.
+    /// </summary>
+    public int Seed { get; set; } = 1;
+
+    /// <summary>
+    /// The number of intra-op threads libtorch uses (<c>torch.set_num_threads</c>, a process-wide setting); 0 leaves
+    /// libtorch's current setting alone. Results are bit-for-bit reproducible only for the same thread count.
+    /// The default value is 0.
+    /// </summary>
+    public int Threads { get; set; }
+
+    /// <summary>
+    /// The device: "auto" (CUDA when available), "cpu", "cuda" or "cuda:N". CUDA falls back to the CPU with a
+    /// message on <see cref="Log"/> when it is not available. The default value is "auto".
+    /// </summary>
+    public string Device { get; set; } = "auto";
+
+    /// <summary>
+    /// Augmentations applied, in order, to every training batch on the device (never to validation data). They
+    /// need image data (<see cref="TorchDataset.ImageShape"/>). Horizontal flips are not in the default because a
+    /// mirrored hand sign may mean something else. The default value is an empty list.
+    /// </summary>
+    public IReadOnlyList<TorchAugmentation> Augmentation { get; set; } = [];
+
+    /// <summary>
+    /// A file that receives a checkpoint after every epoch (model and optimiser state, epoch, best weights and
+    /// history), written atomically (temporary file, then rename); null for none. The default value is null.
+    /// </summary>
+    public string? CheckpointPath { get; set; }
+
+    /// <summary>
+    /// Whether training continues from <see cref="CheckpointPath"/> when that file exists (it starts afresh when
+    /// it does not). A resumed run replays the learning-rate schedule and reseeds every epoch from
+    /// <see cref="Seed"/>, so on the CPU it ends with the same weights as an uninterrupted one. The default value is false.
+    /// </summary>
+    public bool Resume { get; set; }
+
+    /// <summary>Receives one report per finished epoch. The default value is null.</summary>
+    public IProgress<TorchEpochReport>? Progress { get; set; }
+
+    /// <summary>Receives informational messages (device fallback, resume). The default value is null.</summary>
+    public IProgress<string>? Log { get; set; }
+
+    /// <summary>A shallow copy of these options.</summary>
+    public TorchTrainingOptions Clone() => (TorchTrainingOptions)MemberwiseClone();
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    internal void Validate()
+    {
+        if (!Enum.IsDefined(Optimizer))
+            throw new ArgumentException($"Optimizer {Optimizer} is not one of Sgd, Adam, AdamW.", nameof(Optimizer));
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate))
+            throw new ArgumentException($"LearningRate must be positive and finite, got {LearningRate}.", nameof(LearningRate));
+        if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay))
+            throw new ArgumentException($"WeightDecay must be non-negative and finite, got {WeightDecay}.", nameof(WeightDecay));
+        if (!(Momentum >= 0 && Momentum < 1))
+            throw new ArgumentException($"Momentum must be in [0, 1), got {Momentum}.", nameof(Momentum));
+        if (Schedule is null)
+            throw new ArgumentException("Schedule must not be null; use TorchLearningRateSchedule.None.", nameof(Schedule));
+        Schedule.Validate();
+        if (Epochs <= 0)
+            throw new ArgumentException($"Epochs must be positive, got {Epochs}.", nameof(Epochs));
+        if (BatchSize <= 0)
+            throw new ArgumentException($"BatchSize must be positive, got {BatchSize}.", nameof(BatchSize));
+        if (EarlyStoppingPatience < 0)
+            throw new ArgumentException($"EarlyStoppingPatience must be non-negative, got {EarlyStoppingPatience}.", nameof(EarlyStoppingPatience));
+        if (Threads < 0)
+            throw new ArgumentException($"Threads must be non-negative (0 = libtorch's setting), got {Threads}.", nameof(Threads));
+        if (Augmentation is null || Augmentation.Any(a => a is null))
+            throw new ArgumentException("Augmentation must be a list without null entries (empty for none).", nameof(Augmentation));
+        if (Resume && string.IsNullOrWhiteSpace(CheckpointPath))
+            throw new ArgumentException("Resume needs a CheckpointPath.", nameof(Resume));
+        if (CheckpointPath is not null && string.IsNullOrWhiteSpace(CheckpointPath))
+            throw new ArgumentException("CheckpointPath must be a file path or null.", nameof(CheckpointPath));
+        string device = (Device ?? "").Trim().ToLowerInvariant();
+        bool deviceOk = device is "" or "auto" or "cpu" or "cuda"
+            || (device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device.AsSpan(5), out int index) && index >= 0);
+        if (!deviceOk)
+            throw new ArgumentException($"Device must be auto, cpu, cuda or cuda:N, got '{Device}'.", nameof(Device));
+    }
+}

@@ -1,0 +1,210 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLPipelines.Onnx;
+using MLPipelines.Torch.Export;
+using MLPipelines.Torch.Training;
+using MLPipelines.Trainers.OnnxModel;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLPipelines.Trainers.Torch;
+
+/// <summary>
+/// Shared part of the TorchSharp trainers: reads the rows, trains the module with <see cref="TorchClassifierTrainer"/>,
+/// then compiles the trained module (eval mode) to ONNX wrapped in stock ML.NET transformers.
+/// </summary>
+public abstract class TorchTrainerBase : IEstimator<TorchModel>
+{
+    private readonly Func<nn.Module<Tensor, Tensor>> _moduleFactory;
+
+    private protected TorchTrainerBase(Func<nn.Module<Tensor, Tensor>> moduleFactory, TorchTrainerOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(moduleFactory);
+        var copy = (options ?? new TorchTrainerOptions()).Clone();
+        copy.Validate();
+        _moduleFactory = moduleFactory;
+        Options = copy;
+    }
+
+    /// <summary>The options this trainer was created with (a copy).</summary>
+    public TorchTrainerOptions Options { get; }
+
+    /// <summary>Trains on <paramref name="input"/>, holding out <see cref="TorchTrainerOptions.ValidationFraction"/> for validation when set.</summary>
+    /// <param name="input">Training data with the label and feature columns.</param>
+    public TorchModel Fit(IDataView input) => Fit(input, null);
+
+    /// <summary>Trains on <paramref name="trainData"/>, reporting and early-stopping on <paramref name="validationData"/>.</summary>
+    /// <param name="trainData">Training data with the label and feature columns.</param>
+    /// <param name="validationData">Validation data with the same columns, transformed the same way; may be null.</param>
+    public TorchModel Fit(IDataView trainData, IDataView? validationData)
+    {
+        ArgumentNullException.ThrowIfNull(trainData);
+        var o = Options;
+        var (train, classes) = Read(trainData);
+        var imageShape = ResolveImageShape(trainData.Schema, train.Dimension);
+        TorchDataset trainSet;
+        TorchDataset? validationSet = null;
+        if (validationData is not null)
+        {
+            var (validation, validationClasses) = Read(validationData);
+            if (!validationClasses.SequenceEqual(classes))
+                throw new ArgumentException(
+                    $"Validation labels ({string.Join(", ", validationClasses)}) differ from training labels ({string.Join(", ", classes)}); " +
+                    "transform both with the same fitted label mapping.", nameof(validationData));
+            if (validation.Dimension != train.Dimension)
+                throw new ArgumentException($"Validation features have {validation.Dimension} slots, training features {train.Dimension}.", nameof(validationData));
+            trainSet = ToDataset(train, null, imageShape);
+            validationSet = ToDataset(validation, null, imageShape);
+        }
+        else if (o.ValidationFraction > 0)
+        {
+            var (trainRows, heldRows) = Holdout.Split(train.Labels, o.ValidationFraction, o.Seed);
+            trainSet = ToDataset(train, trainRows, imageShape);
+            validationSet = heldRows.Length > 0 ? ToDataset(train, heldRows, imageShape) : null;
+        }
+        else
+        {
+            trainSet = ToDataset(train, null, imageShape);
+        }
+        if (o.EarlyStoppingPatience > 0 && validationSet is null)
+            throw new ArgumentException(
+                "EarlyStoppingPatience needs validation data: set ValidationFraction or call Fit(trainData, validationData).",
+                nameof(TorchTrainerOptions.EarlyStoppingPatience));
+
+        var engine = new TorchClassifierTrainer(_moduleFactory, o.ToEngineOptions());
+        var result = engine.Train(trainSet, validationSet, o.CancellationToken, classCount: classes.Count);
+        try
+        {
+            var ml = new MLContext(o.Seed);
+            var module = result.Module;
+            module.eval();
+            var compiled = Compile(ml, trainData, train.Dimension, (g, x) =>
+            {
+                var input = x;
+                if (imageShape is { } s)
+                {
+                    var shape = g.AddInitializer(g.UniqueName("nchw_shape"), [-1L, s[0], s[1], s[2]], 4);
+                    input = g.AddNode("Reshape", [x, shape], g.UniqueName("to_nchw"));
+                }
+                var logits = TorchOnnxExporter.WriteModule(g, module, input, "net");
+                return Head(g, logits);
+            });
+            return new TorchModel(compiled.Chain, compiled.Onnx, result, classes, imageShape);
+        }
+        catch
+        {
+            result.Module.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public abstract SchemaShape GetOutputSchema(SchemaShape inputSchema);
+
+    private protected abstract (TrainingData Data, IReadOnlyList<string> Classes) Read(IDataView data);
+
+    /// <summary>Turns the module's logits [N, K] into what the compiler expects.</summary>
+    private protected abstract string Head(OnnxGraphBuilder graph, string logits);
+
+    private protected abstract ClassifierCompiler.Compiled Compile(MLContext ml, IDataView data, int dimension, ClassifierCompiler.BodyWriter body);
+
+    private int[]? ResolveImageShape(DataViewSchema schema, int dimension)
+    {
+        if (Options.ImageShape is { } explicitShape)
+        {
+            if ((long)explicitShape[0] * explicitShape[1] * explicitShape[2] != dimension)
+                throw new ArgumentException(
+                    $"ImageShape [{string.Join(", ", explicitShape)}] holds {(long)explicitShape[0] * explicitShape[1] * explicitShape[2]} values, " +
+                    $"but feature column '{Options.FeatureColumnName}' has {dimension}.", nameof(TorchTrainerOptions.ImageShape));
+            return (int[])explicitShape.Clone();
+        }
+        if (schema[Options.FeatureColumnName].Type is VectorDataViewType { Dimensions.Length: 3 } vector)
+            return [vector.Dimensions[0], vector.Dimensions[1], vector.Dimensions[2]];
+        return null;
+    }
+
+    private static TorchDataset ToDataset(TrainingData data, int[]? rows, int[]? imageShape)
+    {
+        if (rows is null)
+            return new TorchDataset(data.Features, data.Labels, data.Dimension, imageShape);
+        var d = data.Dimension;
+        var features = new float[rows.Length * d];
+        var labels = new int[rows.Length];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            Array.Copy(data.Features, (long)rows[i] * d, features, (long)i * d, d);
+            labels[i] = data.Labels[rows[i]];
+        }
+        return new TorchDataset(features, labels, d, imageShape);
+    }
+}
+
+/// <summary>
+/// Binary classifier that trains a TorchSharp module returning 2 logits [B, 2] (class 0 = false, class 1 = true)
+/// with softmax cross-entropy. The compiled model's Score is the binary logit z1 - z0 and its Probability
+/// sigmoid(z1 - z0), which equals softmax(z)[1]; PredictedLabel is Score &gt; 0. Output columns follow ML.NET's
+/// binary schema (Score, Probability, PredictedLabel).
+/// </summary>
+public sealed class TorchBinaryTrainer : TorchTrainerBase
+{
+    /// <summary>Creates the trainer; the options are validated here, naming the first invalid one.</summary>
+    /// <param name="moduleFactory">Creates the untrained module (2 output logits).</param>
+    /// <param name="options">Options; null for the defaults.</param>
+    public TorchBinaryTrainer(Func<nn.Module<Tensor, Tensor>> moduleFactory, TorchTrainerOptions? options = null) : base(moduleFactory, options)
+    {
+    }
+
+    /// <inheritdoc />
+    public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        => OutputShapes.Binary(inputSchema, Options.LabelColumnName, Options.FeatureColumnName);
+
+    private protected override (TrainingData Data, IReadOnlyList<string> Classes) Read(IDataView data)
+        => (TrainingData.ReadBinary(data, Options.FeatureColumnName, Options.LabelColumnName), ["False", "True"]);
+
+    private protected override string Head(OnnxGraphBuilder graph, string logits)
+    {
+        var one = graph.AddInitializer(graph.UniqueName("class1_index"), [1L], 1);
+        var zero = graph.AddInitializer(graph.UniqueName("class0_index"), [0L], 1);
+        var z1 = graph.AddNode("Gather", [logits, one], graph.UniqueName("z1"), OnnxAttribute.Int("axis", 1));
+        var z0 = graph.AddNode("Gather", [logits, zero], graph.UniqueName("z0"), OnnxAttribute.Int("axis", 1));
+        return graph.AddNode("Sub", [z1, z0], graph.UniqueName("binary_logit"));
+    }
+
+    private protected override ClassifierCompiler.Compiled Compile(MLContext ml, IDataView data, int dimension, ClassifierCompiler.BodyWriter body)
+        => ClassifierCompiler.Binary(ml, data, Options.FeatureColumnName, dimension, body);
+}
+
+/// <summary>
+/// Multiclass classifier that trains a TorchSharp module returning K logits [B, K] in the label's key order, with
+/// softmax cross-entropy. Output columns follow ML.NET's multiclass schema: Score (class probabilities) and
+/// PredictedLabel (key with the label's key values).
+/// </summary>
+public sealed class TorchMulticlassTrainer : TorchTrainerBase
+{
+    /// <summary>Creates the trainer; the options are validated here, naming the first invalid one.</summary>
+    /// <param name="moduleFactory">Creates the untrained module (K output logits, K = the label's key count).</param>
+    /// <param name="options">Options; null for the defaults.</param>
+    public TorchMulticlassTrainer(Func<nn.Module<Tensor, Tensor>> moduleFactory, TorchTrainerOptions? options = null) : base(moduleFactory, options)
+    {
+    }
+
+    /// <inheritdoc />
+    public override SchemaShape GetOutputSchema(SchemaShape inputSchema)
+        => OutputShapes.Multiclass(inputSchema, Options.LabelColumnName, Options.FeatureColumnName);
+
+    private protected override (TrainingData Data, IReadOnlyList<string> Classes) Read(IDataView data)
+    {
+        var label = data.Schema.GetColumnOrNull(Options.LabelColumnName)
+            ?? throw new ArgumentException($"Label column '{Options.LabelColumnName}' is not in the data.");
+        var keys = LabelKeys.FromColumn(label);
+        return (TrainingData.ReadMulticlass(data, Options.FeatureColumnName, Options.LabelColumnName, keys.Count), keys.Names);
+    }
+
+    private protected override string Head(OnnxGraphBuilder graph, string logits) => logits;
+
+    private protected override ClassifierCompiler.Compiled Compile(MLContext ml, IDataView data, int dimension, ClassifierCompiler.BodyWriter body)
+    {
+        var label = data.Schema[Options.LabelColumnName];
+        return ClassifierCompiler.Multiclass(ml, data, Options.FeatureColumnName, dimension, LabelKeys.FromColumn(label), body);
+    }
+}
