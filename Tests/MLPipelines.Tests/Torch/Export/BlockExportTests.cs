@@ -9,7 +9,7 @@ namespace MLPipelines.Tests.Torch.Export;
 
 // MLPipelines.Mlp is a namespace of this solution: inside namespace MLPipelines.* the bare name Mlp resolves to it
 // unless an alias is declared inside the namespace.
-using Mlp = MLPipelines.Torch.Nets.Mlp;
+using MLPipelines.Torch.Nets;
 
 public sealed class BlockExportTests(ITestOutputHelper output)
 {
@@ -131,8 +131,8 @@ public sealed class BlockExportTests(ITestOutputHelper output)
     public void Mlp_784_128_64_10_And_784_128_2()
     {
         TorchSeed.Set(32);
-        Check("Mlp 784-128-64-10 dropout 0.2", Mlp.Create([784, 128, 64, 10], dropout: 0.2), [784], 3);
-        Check("Mlp 784-128-2", Mlp.Create([784, 128, 2]), [784], 1, 3, 5);
+        Check("Mlp 784-128-64-10 dropout 0.2", MlpNet.Create([784, 128, 64, 10], dropout: 0.2), [784], 3);
+        Check("Mlp 784-128-2", MlpNet.Create([784, 128, 2]), [784], 1, 3, 5);
     }
 
     [TorchFact]
@@ -148,9 +148,9 @@ public sealed class BlockExportTests(ITestOutputHelper output)
         Assert.Equal(a, b);
         Assert.NotEqual(a, c);
         TorchSeed.Set(7);
-        var m1 = Flat(Mlp.Create([10, 4, 2]));
+        var m1 = Flat(MlpNet.Create([10, 4, 2]));
         TorchSeed.Set(7);
-        Assert.Equal(m1, Flat(Mlp.Create([10, 4, 2])));
+        Assert.Equal(m1, Flat(MlpNet.Create([10, 4, 2])));
     }
 
     [TorchFact]
@@ -175,7 +175,7 @@ public sealed class BlockExportTests(ITestOutputHelper output)
             ("dense", ConcatBranches.DenseLayer(4, 3)),
             ("gap", nn.AdaptiveAvgPool2d(1)),
             ("flat", nn.Flatten()),
-            ("mlp", Mlp.Create([7, 5, 3], dropout: 0.1)));
+            ("mlp", MlpNet.Create([7, 5, 3], dropout: 0.1)));
         net.train();
         using var scope = NewDisposeScope();
         var loss = nn.functional.cross_entropy(net.forward(randn(4, 128)), tensor(new long[] { 0, 1, 2, 1 }));
@@ -212,7 +212,7 @@ public sealed class BlockExportTests(ITestOutputHelper output)
     public void WriteModule_ComposesIntoAnExistingGraph()
     {
         TorchSeed.Set(34);
-        var net = Mlp.Create([6, 5, 3]);
+        var net = MlpNet.Create([6, 5, 3]);
         net.eval();
         var g = new OnnxGraphBuilder();
         g.AddInput("features", OnnxElementType.Float, -1, 6);

@@ -276,7 +276,7 @@ public sealed class TorchEstimatorTests
 
         var binary = ml.Data.LoadFromEnumerable(BinaryRows(80, 6));
         var mlpModel = ml.BinaryClassification.Trainers.TorchSharp(
-            () => global::MLPipelines.Torch.Nets.Mlp.Create([Dim, 16, 2], dropout: 0.1), Options()).Fit(binary);
+            () => global::MLPipelines.Torch.Nets.MlpNet.Create([Dim, 16, 2], dropout: 0.1), Options()).Fit(binary);
         var mlpSoftmax = Softmax(mlpModel.Module, Column(binary, "Features"), [80, Dim]);
         var mlpProbability = Column(mlpModel.Transform(binary), "Probability");
         Assert.True(MaxAbsDiff(Enumerable.Range(0, 80).Select(i => mlpSoftmax[2 * i + 1]).ToArray(), mlpProbability) <= 1e-4);

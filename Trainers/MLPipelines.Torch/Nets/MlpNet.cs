@@ -11,7 +11,7 @@ namespace MLPipelines.Torch.Nets;
 /// logits, e.g. 784-128-64-10 or 784-128-2. Input [N, D]. Weights use TorchSharp's default Linear init from the global
 /// generator: seed it first (<see cref="TorchSeed.Set"/>) for reproducible networks.
 /// </summary>
-public sealed class Mlp : nn.Module<Tensor, Tensor>, IOnnxExportable
+public sealed class MlpNet : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private readonly Sequential layers;
 
@@ -19,7 +19,7 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>, IOnnxExportable
     /// <param name="name">Module name.</param>
     /// <param name="sizes">Layer widths including input and output, at least two entries, all positive.</param>
     /// <param name="dropout">Dropout probability after each hidden ReLU; 0 for none.</param>
-    public Mlp(string name, IReadOnlyList<int> sizes, double dropout = 0) : base(name)
+    public MlpNet(string name, IReadOnlyList<int> sizes, double dropout = 0) : base(name)
     {
         ArgumentNullException.ThrowIfNull(sizes);
         if (sizes.Count < 2) throw new ArgumentException("An MLP needs at least an input and an output size.", nameof(sizes));
@@ -50,7 +50,7 @@ public sealed class Mlp : nn.Module<Tensor, Tensor>, IOnnxExportable
     /// <param name="sizes">Layer widths including input and output, e.g. [784, 128, 64, 10].</param>
     /// <param name="dropout">Dropout probability after each hidden ReLU; 0 for none.</param>
     /// <returns>The new module.</returns>
-    public static Mlp Create(IReadOnlyList<int> sizes, double dropout = 0) => new("mlp", sizes, dropout);
+    public static MlpNet Create(IReadOnlyList<int> sizes, double dropout = 0) => new("mlp", sizes, dropout);
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor x) => layers.forward(x);
