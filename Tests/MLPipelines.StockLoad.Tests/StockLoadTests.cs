@@ -98,6 +98,18 @@ public sealed class StockLoadTests(ITestOutputHelper output) : IDisposable
         }
     }
 
+    [Fact]
+    public void This_project_carries_no_MLPipelines_assembly()
+    {
+        var own = typeof(StockLoadTests).Assembly.GetName().Name;
+        var shipped = Directory.GetFiles(AppContext.BaseDirectory, "*.dll")
+            .Select(Path.GetFileNameWithoutExtension)
+            .Where(n => n!.StartsWith("MLPipelines", StringComparison.OrdinalIgnoreCase) && n != own)
+            .ToList();
+        Assert.Empty(shipped);
+        Assert.DoesNotContain(AppDomain.CurrentDomain.GetAssemblies(), a => a.GetName().Name!.StartsWith("MLPipelines.", StringComparison.Ordinal) && a.GetName().Name != own);
+    }
+
     private void RunCli(params string[] args)
     {
         var cli = LocateCli();

@@ -76,7 +76,7 @@ public static class Milestone1
             var history = model.History.Epochs
                 .Select(e => new EpochPoint(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValidationLoss, e.ValidationAccuracy))
                 .ToList();
-            return new TrainedClassifier(model, history, model.History.BestEpoch, model.TrainSeconds, model.SamplesPerSecond);
+            return new TrainedClassifier(model, history, stopsEarly ? model.History.BestEpoch : null, model.TrainSeconds, model.SamplesPerSecond);
         }, log);
     }
 }
