@@ -189,8 +189,17 @@ public static class ImagePreprocessing
         return result;
     }
 
-    private static string? FindUndecodable(IReadOnlyList<string> paths, int start, out string? reason)
+    /// <summary>
+    /// Finds the first file of <paramref name="paths"/> (searching from index <paramref name="start"/>, wrapping
+    /// around) that does not decode as an image — ML.NET's own error for a corrupt image does not name the file.
+    /// </summary>
+    /// <param name="paths">Image files.</param>
+    /// <param name="start">Index to start from (e.g. where a failure happened).</param>
+    /// <param name="reason">The error naming the file, when one is found.</param>
+    /// <returns>The undecodable file, or null when every file decodes.</returns>
+    public static string? FindUndecodable(IReadOnlyList<string> paths, int start, out string? reason)
     {
+        ArgumentNullException.ThrowIfNull(paths);
         for (int k = 0; k < paths.Count; k++)
         {
             string p = paths[(start + k) % paths.Count];

@@ -119,15 +119,19 @@ public static class ImageClassificationExperiment
         var validationRaw = labels.ToDataView(split.Validation);
 
         var preprocessing = CreatePreprocessing(ml, options);
-        log?.Report("Fitting preprocessing (decoding images)");
-        var pre = preprocessing.Fit(trainRaw);
-        var trainFeatures = ml.Data.Cache(pre.Transform(trainRaw));
-        var validationFeatures = ml.Data.Cache(pre.Transform(validationRaw));
-
-        log?.Report("Training");
-        var stopwatch = Stopwatch.StartNew();
-        var trained = training(trainFeatures, validationFeatures, binary, classes);
-        stopwatch.Stop();
+        var stopwatch = new Stopwatch();
+        var (pre, trained) = NamingCorruptImages(dataset.Items, () =>
+        {
+            log?.Report("Fitting preprocessing (decoding images)");
+            var pre = preprocessing.Fit(trainRaw);
+            var trainFeatures = ml.Data.Cache(pre.Transform(trainRaw));
+            var validationFeatures = ml.Data.Cache(pre.Transform(validationRaw));
+            log?.Report("Training");
+            stopwatch.Start();
+            var trained = training(trainFeatures, validationFeatures, binary, classes);
+            stopwatch.Stop();
+            return (pre, trained);
+        });
         var model = pre.Append(trained.Model);
 
         Directory.CreateDirectory(options.OutputDirectory);
@@ -180,6 +184,22 @@ public static class ImageClassificationExperiment
         AtomicFile.WriteAllBytes(predictionsPath, Encoding.UTF8.GetBytes(validationRows));
         files.Add(predictionsPath);
         return new ExperimentResult(metrics, validation, test, options.OutputDirectory, files);
+    }
+
+    /// <summary>Runs <paramref name="work"/>; if it fails, reports the first undecodable image by name (ML.NET's error does not say which).</summary>
+    private static T NamingCorruptImages<T>(IReadOnlyList<ImageItem> items, Func<T> work)
+    {
+        try
+        {
+            return work();
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException && e is not InvalidDataException)
+        {
+            var bad = ImagePreprocessing.FindUndecodable(items.Select(i => i.Path).ToList(), 0, out var reason);
+            if (bad is not null)
+                throw new InvalidDataException(reason, e);
+            throw;
+        }
     }
 
     /// <summary>The ML.NET preprocessing chain: image transforms, then (optionally) mean-variance standardisation.</summary>

@@ -111,6 +111,19 @@ public sealed class Milestone1Tests(ITestOutputHelper output) : IDisposable
         Assert.Contains("q", unknown.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Corrupt_image_in_the_dataset_is_named()
+    {
+        var data = SyntheticImages.Write(Path.Combine(_root, "data", SignLanguageDigits.FolderName), ["a", "b"], perClass: 8, seed: 2);
+        var corrupt = Path.Combine(data, "b", "broken.jpg");
+        File.WriteAllBytes(corrupt, [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 4, 5, 6, 7, 8]);
+        var mlp = Milestone1.BinaryDefaults();
+        mlp.Epochs = 1;
+        var error = Assert.Throws<InvalidDataException>(() => Milestone1.Run(new ExperimentOptions { DataRoot = Path.GetDirectoryName(data), OutputDirectory = Path.Combine(_root, "o") }, mlp));
+        Assert.Contains("broken.jpg", error.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(_root, "o", "model.zip")), "no model may be written after a failed run");
+    }
+
     /// <summary>Real data: the course's 784-64-1 network on 6 vs 8 must clear an accuracy floor on a held-out 20%.</summary>
     [Fact]
     public void Real_sign_language_digits_6_vs_8_clears_an_accuracy_floor()
