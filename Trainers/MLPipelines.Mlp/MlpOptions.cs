@@ -143,8 +143,8 @@ public sealed class MlpArchitecture
     }
 }
 
-/// <summary>Hyper-parameters of training.</summary>
-public sealed class MlpTrainingSettings
+/// <summary>Hyper-parameters of training. ML.NET's <c>MlpOptions</c> derives from it, adding column names and the network shape.</summary>
+public class MlpTrainingSettings
 {
     /// <summary>Gets or sets the number of passes over the training set. The default value is 50.</summary>
     public int Epochs { get; set; } = 50;
@@ -209,9 +209,13 @@ public sealed class MlpTrainingSettings
     /// </summary>
     public IBatchAugmenter? Augmenter { get; set; }
 
+    /// <summary>A shallow copy (the same type as this instance), e.g. to change the seed or the augmenter of one run.</summary>
+    /// <returns>The copy.</returns>
+    public MlpTrainingSettings Clone() => (MlpTrainingSettings)MemberwiseClone();
+
     /// <summary>Checks the settings.</summary>
     /// <exception cref="ArgumentException">A property is out of range; the message names it.</exception>
-    public void Validate()
+    public virtual void Validate()
     {
         Check(Epochs > 0, nameof(Epochs), Epochs, "must be positive");
         Check(BatchSize > 0, nameof(BatchSize), BatchSize, "must be positive");

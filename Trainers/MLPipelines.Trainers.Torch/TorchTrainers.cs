@@ -125,17 +125,8 @@ public abstract class TorchTrainerBase : IEstimator<TorchModel>
 
     private static TorchDataset ToDataset(TrainingData data, int[]? rows, int[]? imageShape)
     {
-        if (rows is null)
-            return new TorchDataset(data.Features, data.Labels, data.Dimension, imageShape);
-        var d = data.Dimension;
-        var features = new float[rows.Length * d];
-        var labels = new int[rows.Length];
-        for (var i = 0; i < rows.Length; i++)
-        {
-            Array.Copy(data.Features, (long)rows[i] * d, features, (long)i * d, d);
-            labels[i] = data.Labels[rows[i]];
-        }
-        return new TorchDataset(features, labels, d, imageShape);
+        var selected = rows is null ? data : data.Select(rows);
+        return new TorchDataset(selected.Features, selected.Labels, selected.Dimension, imageShape);
     }
 }
 

@@ -117,28 +117,10 @@ internal sealed class M1Command : ICommand
         Producer = o.Producer,
     };
 
-    private static MlpOptions CloneWithSeed(MlpOptions o, int seed) => new()
+    private static MlpOptions CloneWithSeed(MlpOptions o, int seed)
     {
-        LabelColumnName = o.LabelColumnName,
-        FeatureColumnName = o.FeatureColumnName,
-        HiddenLayers = o.HiddenLayers,
-        HiddenActivation = o.HiddenActivation,
-        Epochs = o.Epochs,
-        BatchSize = o.BatchSize,
-        LearningRate = o.LearningRate,
-        Optimizer = o.Optimizer,
-        Momentum = o.Momentum,
-        Beta1 = o.Beta1,
-        Beta2 = o.Beta2,
-        L2 = o.L2,
-        Dropout = o.Dropout,
-        Schedule = o.Schedule,
-        StepSize = o.StepSize,
-        Gamma = o.Gamma,
-        ValidationFraction = o.ValidationFraction,
-        EarlyStoppingPatience = o.EarlyStoppingPatience,
-        RandomShift = o.RandomShift,
-        ImageShape = o.ImageShape,
-        Seed = seed,
-    };
+        var copy = (MlpOptions)o.Clone();
+        copy.Seed = seed;
+        return copy;
+    }
 }

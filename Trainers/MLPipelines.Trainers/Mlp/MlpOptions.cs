@@ -3,10 +3,11 @@ using MLPipelines.Mlp;
 namespace MLPipelines.Trainers.Mlp;
 
 /// <summary>
-/// Options of <see cref="MlpBinaryTrainer"/> and <see cref="MlpMulticlassTrainer"/>: the network shape and its
-/// training by the pure-C# MLP engine. Validated once, when the trainer is created.
+/// Options of <see cref="MlpBinaryTrainer"/> and <see cref="MlpMulticlassTrainer"/>: the columns, the network
+/// shape, and (inherited from <see cref="MlpTrainingSettings"/>) its training by the pure-C# MLP engine.
+/// Validated once, when the trainer is created.
 /// </summary>
-public sealed class MlpOptions
+public sealed class MlpOptions : MlpTrainingSettings
 {
     /// <summary>Name of the label column (Boolean for binary, key for multiclass). The default value is "Label".</summary>
     public string LabelColumnName { get; set; } = ColumnNames.Label;
@@ -20,41 +21,17 @@ public sealed class MlpOptions
     /// <summary>Activation of the hidden layers. The default value is <see cref="Activation.Sigmoid"/>.</summary>
     public Activation HiddenActivation { get; set; } = Activation.Sigmoid;
 
-    /// <summary>Number of passes over the training data. The default value is 50.</summary>
-    public int Epochs { get; set; } = 50;
 
-    /// <summary>Rows per mini-batch. The default value is 32.</summary>
-    public int BatchSize { get; set; } = 32;
 
-    /// <summary>Initial learning rate. The default value is 0.1.</summary>
-    public double LearningRate { get; set; } = 0.1;
 
-    /// <summary>Optimiser. The default value is <see cref="OptimizerKind.Sgd"/> (plain mini-batch gradient descent).</summary>
-    public OptimizerKind Optimizer { get; set; } = OptimizerKind.Sgd;
 
-    /// <summary>Momentum coefficient of <see cref="OptimizerKind.Momentum"/>. The default value is 0.9.</summary>
-    public double Momentum { get; set; } = 0.9;
 
-    /// <summary>Adam's first-moment decay. The default value is 0.9.</summary>
-    public double Beta1 { get; set; } = 0.9;
 
-    /// <summary>Adam's second-moment decay. The default value is 0.999.</summary>
-    public double Beta2 { get; set; } = 0.999;
 
-    /// <summary>L2 weight decay coefficient. The default value is 0.</summary>
-    public double L2 { get; set; }
 
-    /// <summary>Dropout probability on hidden layers during training. The default value is 0.</summary>
-    public double Dropout { get; set; }
 
-    /// <summary>Learning-rate schedule. The default value is <see cref="LearningRateSchedule.Constant"/>.</summary>
-    public LearningRateSchedule Schedule { get; set; } = LearningRateSchedule.Constant;
 
-    /// <summary>Epochs between decays of the step schedule. The default value is 10.</summary>
-    public int StepSize { get; set; } = 10;
 
-    /// <summary>Decay factor of the step schedule. The default value is 0.1.</summary>
-    public double Gamma { get; set; } = 0.1;
 
     /// <summary>
     /// Fraction of the training rows held out (stratified) as a validation set when <c>Fit</c> gets none;
@@ -62,11 +39,6 @@ public sealed class MlpOptions
     /// </summary>
     public double ValidationFraction { get; set; }
 
-    /// <summary>
-    /// Epochs without validation-loss improvement before training stops and the best weights are restored;
-    /// 0 disables early stopping. Needs a validation set. The default value is 0.
-    /// </summary>
-    public int EarlyStoppingPatience { get; set; }
 
     /// <summary>
     /// Largest random translation, in pixels, applied to each training image every epoch (edge pixels repeated);
@@ -80,14 +52,12 @@ public sealed class MlpOptions
     /// </summary>
     public int[]? ImageShape { get; set; }
 
-    /// <summary>Seed of weight initialisation, shuffling, dropout and the validation hold-out. The default value is 1.</summary>
-    public int Seed { get; set; } = 1;
 
     /// <summary>Receives one record per finished epoch (loss, accuracy, learning rate). The default value is null.</summary>
     public IProgress<EpochRecord>? Progress { get; set; }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
-    internal void Validate()
+    public override void Validate()
     {
         if (string.IsNullOrWhiteSpace(LabelColumnName))
             throw new ArgumentException("LabelColumnName must be a column name.", nameof(LabelColumnName));
@@ -101,25 +71,8 @@ public sealed class MlpOptions
             throw new ArgumentException($"RandomShift must be 0 (off) or a number of pixels, got {RandomShift}.", nameof(RandomShift));
         if (ImageShape is not null && (ImageShape.Length != 3 || ImageShape.Any(v => v <= 0)))
             throw new ArgumentException("ImageShape must be [channels, height, width] with positive values.", nameof(ImageShape));
-        ToSettings().Validate();
+        if (RandomShift > 0 && Augmenter is not null)
+            throw new ArgumentException("Set either RandomShift or Augmenter, not both.", nameof(RandomShift));
+        base.Validate();
     }
-
-    /// <summary>The engine's training settings for these options.</summary>
-    internal MlpTrainingSettings ToSettings() => new()
-    {
-        Epochs = Epochs,
-        BatchSize = BatchSize,
-        LearningRate = LearningRate,
-        Optimizer = Optimizer,
-        Momentum = Momentum,
-        Beta1 = Beta1,
-        Beta2 = Beta2,
-        L2 = L2,
-        Dropout = Dropout,
-        Schedule = Schedule,
-        StepSize = StepSize,
-        Gamma = Gamma,
-        EarlyStoppingPatience = EarlyStoppingPatience,
-        Seed = Seed,
-    };
 }

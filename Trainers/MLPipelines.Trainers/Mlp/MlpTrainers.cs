@@ -70,11 +70,13 @@ public abstract class MlpTrainerBase : IEstimator<MlpModel>
             Output = OutputKind,
             ClassCount = classes.Count,
         };
-        var settings = Options.ToSettings();
+        var settings = (MlpOptions)Options.Clone();
         if (Options.RandomShift > 0)
         {
+            // The shift becomes this run's augmenter (a fresh one: augmenters keep scratch buffers).
             var (c, h, w) = ImageShapeOf(trainData.Schema, train.Dimension);
             settings.Augmenter = new RandomShiftAugmenter(c, h, w, Options.RandomShift);
+            settings.RandomShift = 0;
         }
         var result = new MlpEngine(architecture, settings).Train(trainSet, validationSet, Options.Progress);
         var compiled = Compile(ml, trainData, train.Dimension, (g, x) => MlpOnnxExporter.WriteLogits(g, result.Network, x));
@@ -108,17 +110,8 @@ public abstract class MlpTrainerBase : IEstimator<MlpModel>
 
     private static MlpDataset ToDataset(TrainingData data, int[]? rows)
     {
-        if (rows is null)
-            return new MlpDataset(data.Features, data.Labels, data.Dimension);
-        var d = data.Dimension;
-        var features = new float[rows.Length * d];
-        var labels = new int[rows.Length];
-        for (var i = 0; i < rows.Length; i++)
-        {
-            Array.Copy(data.Features, (long)rows[i] * d, features, (long)i * d, d);
-            labels[i] = data.Labels[rows[i]];
-        }
-        return new MlpDataset(features, labels, d);
+        var selected = rows is null ? data : data.Select(rows);
+        return new MlpDataset(selected.Features, selected.Labels, selected.Dimension);
     }
 }
 

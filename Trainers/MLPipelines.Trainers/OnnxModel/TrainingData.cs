@@ -25,6 +25,19 @@ internal sealed class TrainingData
     /// <summary>Number of rows.</summary>
     public int Count => Labels.Length;
 
+    /// <summary>The rows <paramref name="rows"/> (in that order) as a new, contiguous <see cref="TrainingData"/>.</summary>
+    public TrainingData Select(IReadOnlyList<int> rows)
+    {
+        var features = new float[rows.Count * Dimension];
+        var labels = new int[rows.Count];
+        for (var i = 0; i < rows.Count; i++)
+        {
+            Array.Copy(Features, (long)rows[i] * Dimension, features, (long)i * Dimension, Dimension);
+            labels[i] = Labels[rows[i]];
+        }
+        return new TrainingData(features, labels, Dimension);
+    }
+
     /// <summary>Returns the length of the known-size float vector column <paramref name="featureColumn"/>.</summary>
     public static int FeatureDimension(DataViewSchema schema, string featureColumn)
     {
