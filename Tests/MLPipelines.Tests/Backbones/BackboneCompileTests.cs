@@ -97,7 +97,21 @@ public sealed class BackboneCompileTests(ITestOutputHelper output) : IDisposable
         using var featurizer = new BatchedFeaturizer(spec, new BatchedFeaturizerOptions { BatchSize = 2, DecodeThreads = 2 });
         var batched = featurizer.Featurize(images);
         AssertClose(chain, batched.Embeddings, 1e-5, output, "chain vs batched");
+
+        // The zip holds only stock ML.NET transformers (the ONNX bytes embedded) and loads in a fresh context.
+        string zip = Path.Combine(_dir.Path, "embeddings.zip");
+        ml.Model.Save(model, data.Schema, zip);
+        File.Delete(path); // the original .onnx is not needed any more
+        var fresh = new MLContext(seed: 5);
+        var loaded = fresh.Model.Load(zip, out _);
+        var types = Flatten(loaded).Select(t => t.GetType()).ToList();
+        output.WriteLine("loaded transformers: " + string.Join(", ", types.Select(t => t.Name)));
+        Assert.All(types, t => Assert.StartsWith("Microsoft.ML", t.Assembly.GetName().Name, StringComparison.Ordinal));
+        Assert.Equal(chain, ReadVectors(loaded.Transform(PathsView(fresh, images)), "Features", 32));
     }
+
+    private static IEnumerable<ITransformer> Flatten(ITransformer t) =>
+        t is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [t];
 
     internal static List<string> WriteImages(string folder, int count, int seed = 11)
     {
