@@ -9,10 +9,11 @@ namespace MLPipelines.Benchmarks;
 
 /// <summary>
 /// <c>featurize-quick --model resnet18|mobilenetv2 --images N [--data DIR] [--dataset sign-language-digits|stanford-cars]
-/// [--batch B] [--decode-threads T] [--intra T] [--paths mlnet,chain,batched] [--models DIR]</c>: Stopwatch timings of
+/// [--batch B] [--decode-threads T] [--intra T] [--paths mlnet,chain,batched,split] [--models DIR]</c>: Stopwatch timings of
 /// image featurization, JPEG decoding included, after a warm-up on 8 other images (session creation and JIT excluded):
 /// <c>mlnet</c> = ML.NET's own DnnFeaturizeImage(ResNet-18) chain (ResNet-18 only), <c>chain</c> = our
-/// ExtractEmbeddings chain (ML.NET, one row at a time), <c>batched</c> = BatchedFeaturizer (ONNX Runtime, batches).
+/// ExtractEmbeddings chain (ML.NET, one row at a time), <c>batched</c> = BatchedFeaturizer (ONNX Runtime, batches),
+/// <c>split</c> = its two stages timed alone (image decoding/resizing, then inference on the decoded pixels).
 /// </summary>
 internal static class FeaturizeQuick
 {
@@ -60,8 +61,11 @@ internal static class FeaturizeQuick
                 case "batched":
                     TimeBatched(spec, warm, timed, new BatchedFeaturizerOptions { BatchSize = batch, DecodeThreads = decode, IntraOpThreads = intra });
                     break;
+                case "split":
+                    TimeStages(spec, warm, timed, new BatchedFeaturizerOptions { BatchSize = batch, IntraOpThreads = intra });
+                    break;
                 default:
-                    throw new ArgumentException($"Unknown path '{p}' (mlnet, chain, batched).");
+                    throw new ArgumentException($"Unknown path '{p}' (mlnet, chain, batched, split).");
             }
         }
         Console.WriteLine($"load average after: {LoadAverage()}");
@@ -101,6 +105,24 @@ internal static class FeaturizeQuick
         var result = featurizer.Featurize(timed);
         Report($"BatchedFeaturizer (ONNX Runtime, batch {options.BatchSize}, decode threads {options.DecodeThreads}, intra-op {(options.IntraOpThreads == 0 ? "auto" : options.IntraOpThreads)})",
             result.Count, sw.Elapsed, Environment.CpuUsage.TotalTime - cpu0);
+    }
+
+    /// <summary>The two stages of the batched path alone: ML.NET decode + resize + pixels, then ONNX Runtime on those pixels.</summary>
+    private static void TimeStages(BackboneSpec spec, List<string> warm, List<string> timed, BatchedFeaturizerOptions options)
+    {
+        var ml = new MLContext(seed: 1);
+        var imageOptions = BackboneImageOptions.For(spec);
+        ImagePreprocessing.ExtractFeatures(ml, warm, imageOptions);
+        var cpu0 = Environment.CpuUsage.TotalTime;
+        var sw = Stopwatch.StartNew();
+        float[] pixels = ImagePreprocessing.ExtractFeatures(ml, timed, imageOptions);
+        Report("decode + resize + ExtractPixels only (ML.NET, 1 thread)", timed.Count, sw.Elapsed, Environment.CpuUsage.TotalTime - cpu0);
+        using var featurizer = new BatchedFeaturizer(spec, options);
+        featurizer.Run(pixels.AsMemory(0, Math.Min(8, timed.Count) * spec.PixelCount), Math.Min(8, timed.Count));
+        cpu0 = Environment.CpuUsage.TotalTime;
+        sw.Restart();
+        featurizer.Run(pixels, timed.Count);
+        Report($"ONNX Runtime inference only (batch {options.BatchSize})", timed.Count, sw.Elapsed, Environment.CpuUsage.TotalTime - cpu0);
     }
 
     private static void Report(string label, int rows, TimeSpan wall, TimeSpan cpu) =>
