@@ -98,19 +98,29 @@ public static class ImagePreprocessing
     public static IEstimator<ITransformer> Create(MLContext ml, ImagePreprocessingOptions? o = null)
     {
         ArgumentNullException.ThrowIfNull(ml);
+        return Create(ml.Transforms, o);
+    }
+
+    /// <summary>Builds the preprocessing estimator from a transforms catalog (for catalog extension methods).</summary>
+    /// <param name="transforms">The catalog, e.g. <c>mlContext.Transforms</c>.</param>
+    /// <param name="o">Options; defaults when <see langword="null"/>.</param>
+    /// <returns>An estimator that maps the path column to a float vector of <see cref="ImagePreprocessingOptions.FeatureLength"/> values.</returns>
+    public static IEstimator<ITransformer> Create(TransformsCatalog transforms, ImagePreprocessingOptions? o = null)
+    {
+        ArgumentNullException.ThrowIfNull(transforms);
         o ??= new ImagePreprocessingOptions();
         o.Validate();
         string img = ImageColumnName(o);
-        IEstimator<ITransformer> chain = ml.Transforms.LoadImages(img, imageFolder: null, inputColumnName: o.InputColumnName)
-            .Append(ml.Transforms.ResizeImages(img, o.ImageSize, o.ImageSize, img, o.Resizing));
+        IEstimator<ITransformer> chain = transforms.LoadImages(img, imageFolder: null, inputColumnName: o.InputColumnName)
+            .Append(transforms.ResizeImages(img, o.ImageSize, o.ImageSize, img, o.Resizing));
         if (o.Grayscale)
-            chain = chain.Append(ml.Transforms.ConvertToGrayscale(img, img));
+            chain = chain.Append(transforms.ConvertToGrayscale(img, img));
         chain = chain
-            .Append(ml.Transforms.ExtractPixels(o.OutputColumnName, img,
+            .Append(transforms.ExtractPixels(o.OutputColumnName, img,
                 colorsToExtract: o.Grayscale ? ImagePixelExtractingEstimator.ColorBits.Red : ImagePixelExtractingEstimator.ColorBits.Rgb,
                 orderOfExtraction: ImagePixelExtractingEstimator.ColorsOrder.ARGB,
                 interleavePixelColors: o.Interleave, offsetImage: o.Offset, scaleImage: o.Scale, outputAsFloatArray: true))
-            .Append(ml.Transforms.DropColumns(img));
+            .Append(transforms.DropColumns(img));
         return chain;
     }
 
