@@ -6,6 +6,11 @@ if (args.Length > 0 && (args[0] == "mlp-quick" || args[0] == "--quick"))
     return MlpQuick.Run(args);
 }
 
+if (args.Length > 0 && args[0] == "knn-quick")
+{
+    return KnnQuick.Run(args);
+}
+
 if (args.Length > 0 && args[0] == "mlp-kernels")
 {
     return MlpQuick.Kernels();

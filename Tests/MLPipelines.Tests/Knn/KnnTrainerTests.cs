@@ -133,6 +133,15 @@ public class KnnTrainerTests
         try
         {
             ml.Model.Save(labels.Append(model), ml.Data.LoadFromEnumerable(trainRows).Schema, path);
+            using (var zip = System.IO.Compression.ZipFile.OpenRead(path))
+            {
+                // Only stock ML.NET loaders: no MLPipelines assembly is named anywhere in the zip.
+                foreach (var entry in zip.Entries)
+                {
+                    using var reader = new StreamReader(entry.Open(), System.Text.Encoding.Latin1);
+                    Assert.DoesNotContain("MLPipelines.Trainers", reader.ReadToEnd());
+                }
+            }
             var fresh = new MLContext(seed: 99);
             var loaded = fresh.Model.Load(path, out _);
             var reloaded = loaded.Transform(fresh.Data.LoadFromEnumerable(testRows));
