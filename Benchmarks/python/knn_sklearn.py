@@ -43,11 +43,12 @@ def main():
     pred = clf.predict(queries[:64])  # warm-up
     times = []
     for r in range(args.reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         pred = clf.predict(queries)
-        s = time.perf_counter() - t0
+        s, cpu = time.perf_counter() - t0, time.process_time() - c0
         times.append(s)
-        print(f"  rep {r}: {s * 1000:.1f} ms, {m / s:,.0f} queries/s, {flops / s / 1e9:.1f} GFLOP/s")
+        print(f"  rep {r}: {s * 1000:.1f} ms, {m / s:,.0f} queries/s, {flops / s / 1e9:.1f} GFLOP/s, "
+              f"CPU/wall {cpu / s:.2f}, {flops / cpu / 1e9:.1f} GFLOP per CPU-second")
     best, median = min(times), statistics.median(times)
     print(f"  sklearn predict: best {best * 1000:.1f} ms ({m / best:,.0f} q/s, {flops / best / 1e9:.1f} GFLOP/s); "
           f"median {median * 1000:.1f} ms ({m / median:,.0f} q/s)")

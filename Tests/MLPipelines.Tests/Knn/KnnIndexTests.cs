@@ -192,6 +192,32 @@ public class KnnIndexTests
         Assert.Equal(one.Distances, four.Distances);
     }
 
+    [Theory]
+    [InlineData("Vector256")]
+    [InlineData("Scalar")]
+    public void Narrower_gemm_paths_give_the_same_neighbours(string pathName)
+    {
+        var path = Enum.Parse<MLPipelines.Mlp.Kernels.GemmPath>(pathName);
+        // One query block on the calling thread, so the per-thread forced path applies.
+        var random = new Random(11);
+        int n = 150, d = 21, m = 40;
+        var refs = Integers(random, n * d);
+        var queries = Integers(random, m * d);
+        var index = new KnnIndex(refs, d, RandomLabels(random, n, 3)) { MaxDegreeOfParallelism = 1 };
+        var previous = MLPipelines.Mlp.Kernels.Gemm.ForcedPath;
+        MLPipelines.Mlp.Kernels.Gemm.ForcedPath = path;
+        try
+        {
+            var found = index.Search(queries, 6);
+            for (int q = 0; q < m; q++)
+                Assert.Equal(BruteForceKnn.Search(refs, queries, d, q, 6, KnnMetric.Euclidean).Nearest, found.Indices.AsSpan(q * 6, 6).ToArray());
+        }
+        finally
+        {
+            MLPipelines.Mlp.Kernels.Gemm.ForcedPath = previous;
+        }
+    }
+
     [Fact]
     public void Duplicated_references_come_back_in_index_order()
     {
