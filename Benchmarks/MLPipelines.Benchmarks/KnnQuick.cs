@@ -6,7 +6,7 @@ using MLPipelines.Knn;
 namespace MLPipelines.Benchmarks;
 
 /// <summary>
-/// <c>knn-quick [cars|large|all] [--reps N] [--k K] [--threads T] [--naive] [--npy DIR]</c>: Stopwatch timings of
+/// <c>knn-quick [cars|large|all] [--reps N] [--k K] [--threads T] [--block B] [--naive] [--npy DIR]</c>: Stopwatch timings of
 /// <see cref="KnnIndex.Predict"/> (Euclidean, uniform votes) on the synthetic workloads; prints queries/s and the
 /// GFLOP/s of the distance products (2·M·N·D). <c>--naive</c> also times the scalar per-pair baseline (cars only).
 /// <c>--npy DIR</c> writes references, labels, queries and our predictions/neighbours as .npy under DIR/&lt;name&gt;/
@@ -20,6 +20,7 @@ internal static class KnnQuick
         int reps = Option(args, "--reps", 5);
         int k = Option(args, "--k", 5);
         int threads = Option(args, "--threads", Environment.ProcessorCount);
+        KnnIndex.QueryBlock = Option(args, "--block", KnnIndex.QueryBlock);
         string? npy = args.SkipWhile(a => a != "--npy").Skip(1).FirstOrDefault();
         var workloads = which switch
         {
@@ -27,7 +28,7 @@ internal static class KnnQuick
             "large" => new[] { KnnWorkload.Large() },
             _ => new[] { KnnWorkload.Cars(), KnnWorkload.Large() },
         };
-        Console.WriteLine($"k={k}, Euclidean, uniform; threads {threads}; GEMM path {MLPipelines.Mlp.Kernels.Gemm.ActivePath}; {Environment.ProcessorCount} cores");
+        Console.WriteLine($"k={k}, Euclidean, uniform; threads {threads}; query block {KnnIndex.QueryBlock}; GEMM path {MLPipelines.Mlp.Kernels.Gemm.ActivePath}; {Environment.ProcessorCount} cores");
         foreach (var w in workloads)
         {
             var sw = Stopwatch.StartNew();

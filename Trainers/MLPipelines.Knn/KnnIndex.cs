@@ -36,8 +36,8 @@ public sealed class KnnIndex
     /// <summary>References per packed panel (the GEMM tile width with AVX-512).</summary>
     internal const int PanelWidth = 64;
 
-    /// <summary>Queries per block: a block (≤ 64 × D floats) and its 64 × 64 distance tile stay in L2/L1.</summary>
-    private const int QueryBlock = 64;
+    /// <summary>Gets or sets the queries per block (benchmarks tune it): a block (64 × D floats) and its 64 × 64 distance tile stay in L2/L1.</summary>
+    internal static int QueryBlock { get; set; } = 64;
 
     private readonly float[] _panels;
     private readonly float[] _bias;
@@ -326,13 +326,14 @@ public sealed class KnnIndex
                 throw new ArgumentException(NotFiniteMessage("query", q, row), nameof(queries));
         }
 
-        int blocks = (m + QueryBlock - 1) / QueryBlock;
+        int queryBlock = QueryBlock;
+        int blocks = (m + queryBlock - 1) / queryBlock;
         int workers = Math.Min(_maxDegreeOfParallelism, blocks);
         fixed (float* pq = queries)
         fixed (int* pi = indices)
         fixed (float* pd = distances)
         {
-            var job = new SearchJob(this, (nint)pq, m, k, (nint)pi, (nint)pd, squaredNorms, blocks);
+            var job = new SearchJob(this, (nint)pq, m, k, (nint)pi, (nint)pd, squaredNorms, blocks, queryBlock);
             if (workers == 1)
             {
                 job.Work();
@@ -348,7 +349,7 @@ public sealed class KnnIndex
     }
 
     /// <summary>One search call: query blocks are claimed by the workers through a shared counter.</summary>
-    private sealed unsafe class SearchJob(KnnIndex index, nint queries, int m, int k, nint indices, nint distances, float[] squaredNorms, int blocks)
+    private sealed unsafe class SearchJob(KnnIndex index, nint queries, int m, int k, nint indices, nint distances, float[] squaredNorms, int blocks, int QueryBlock)
     {
         private int _next = -1;
 
