@@ -50,6 +50,14 @@ internal static class KnnQuick
             double best = times[0], median = times[times.Count / 2];
             Console.WriteLine($"  engine: best {best * 1000:F1} ms ({w.QueryCount / best:N0} q/s, {w.Flops / best / 1e9:F1} GFLOP/s); median {median * 1000:F1} ms ({w.QueryCount / median:N0} q/s, {w.Flops / median / 1e9:F1} GFLOP/s)");
 
+            // Retrieval latency: one query per call (a single query block; the references are split over the threads).
+            int singles = Math.Min(w.QueryCount, 50);
+            index.Search(w.Queries.AsSpan(0, KnnWorkload.Dimension), k);
+            sw.Restart();
+            for (int q = 0; q < singles; q++)
+                index.Search(w.Queries.AsSpan(q * KnnWorkload.Dimension, KnnWorkload.Dimension), k);
+            Console.WriteLine($"  one query per call: {sw.Elapsed.TotalMilliseconds * 1000 / singles:F0} µs per query ({singles} calls)");
+
             if (args.Contains("--naive") && w.Name == "cars")
             {
                 sw.Restart();

@@ -16,7 +16,8 @@ namespace MLPipelines.Knn;
 /// Distances of a block of queries to a panel of 64 references come from one matrix product
 /// (<c>‖r‖² − 2 q·r</c> for Euclidean, <c>1 − q·r</c> for cosine on unit vectors; <c>‖q‖²</c> is added only to
 /// the k winners), then a streaming top-k keeps each query's k best in a sorted list of k entries. Query blocks
-/// are spread over threads; all buffers are allocated once per call and per thread, never per query.
+/// are spread over threads (a single block, e.g. one retrieval query, is split over ranges of references instead);
+/// all buffers are allocated once per call and per thread, never per query.
 /// </para>
 /// <para>
 /// Ties are deterministic: candidates are visited in reference order and only a strictly smaller distance
@@ -329,42 +330,59 @@ public sealed class KnnIndex
         int queryBlock = QueryBlock;
         int blocks = (m + queryBlock - 1) / queryBlock;
         int workers = Math.Min(_maxDegreeOfParallelism, blocks);
+
+        // Fewer query blocks than threads (e.g. one retrieval query against a large index): split the references
+        // instead, at least two panels per part, and merge the parts' top-k lists in reference order.
+        int parts = blocks == 1 ? Math.Min(_maxDegreeOfParallelism, _panelCount / 2) : 1;
         fixed (float* pq = queries)
         fixed (int* pi = indices)
         fixed (float* pd = distances)
         {
             var job = new SearchJob(this, (nint)pq, m, k, (nint)pi, (nint)pd, squaredNorms, blocks, queryBlock);
-            if (workers == 1)
-            {
+            if (parts > 1)
+                job.WorkOnReferenceParts(parts);
+            else if (workers == 1)
                 job.Work();
-            }
             else
-            {
                 Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, _ => job.Work());
-            }
 
             if (job.Overflowed)
                 throw new ArgumentException("Distances overflowed float; scale the vectors down.", nameof(queries));
         }
     }
 
-    /// <summary>One search call: query blocks are claimed by the workers through a shared counter.</summary>
+    /// <summary>Per-thread buffers: the distance tile and each query's sorted top-k list.</summary>
+    private sealed class Workspace(int queryBlock, int k)
+    {
+        public float[] Tile { get; } = new float[queryBlock * PanelWidth];
+
+        public float[] TopDistance { get; } = new float[queryBlock * k];
+
+        public int[] TopIndex { get; } = new int[queryBlock * k];
+
+        public int[] Counts { get; } = new int[queryBlock];
+
+        public float[] Thresholds { get; } = new float[queryBlock];
+    }
+
+    /// <summary>
+    /// One search call: query blocks are claimed by the workers through a shared counter
+    /// (<see cref="Work"/>), or one block is searched by several workers over ranges of references
+    /// (<see cref="WorkOnReferenceParts"/>).
+    /// </summary>
     private sealed unsafe class SearchJob(KnnIndex index, nint queries, int m, int k, nint indices, nint distances, float[] squaredNorms, int blocks, int QueryBlock)
     {
         private int _next = -1;
 
         public bool Overflowed { get; private set; }
 
+        private bool Cosine => index.Metric == KnnMetric.Cosine;
+
         public void Work()
         {
             int d = index.Dimension;
-            bool cosine = index.Metric == KnnMetric.Cosine;
-            var normalised = cosine ? new float[QueryBlock * d] : null;
-            var tile = new float[QueryBlock * PanelWidth];
-            var topDistance = new float[QueryBlock * k];
-            var topIndex = new int[QueryBlock * k];
-            var counts = new int[QueryBlock];
-            var thresholds = new float[QueryBlock];
+            var normalised = Cosine ? new float[QueryBlock * d] : null;
+            var space = new Workspace(QueryBlock, k);
             bool wasSerial = Gemm.SerialOnThisThread;
             Gemm.SerialOnThisThread = true; // one product per core already; never hand half to the GEMM helper
             try
@@ -374,32 +392,8 @@ public sealed class KnnIndex
                 {
                     int q0 = block * QueryBlock;
                     int mb = Math.Min(QueryBlock, m - q0);
-                    var rows = new ReadOnlySpan<float>((float*)queries + ((long)q0 * d), mb * d);
-                    if (normalised is not null)
-                    {
-                        for (int i = 0; i < mb; i++)
-                            Normalise(rows.Slice(i * d, d), normalised.AsSpan(i * d, d), squaredNorms[q0 + i]);
-                        rows = normalised.AsSpan(0, mb * d);
-                    }
-
-                    counts.AsSpan().Clear();
-                    thresholds.AsSpan().Fill(float.PositiveInfinity);
-                    float alpha = cosine ? -1f : -2f;
-                    for (int p = 0; p < index._panelCount; p++)
-                    {
-                        ReadOnlySpan<float> panel = index._panels.AsSpan(p * PanelWidth * d, PanelWidth * d);
-                        ReadOnlySpan<float> bias = index._bias.AsSpan(p * PanelWidth, PanelWidth);
-                        Gemm.Multiply(false, false, mb, PanelWidth, d, alpha, rows, d, panel, PanelWidth, 0f, tile, PanelWidth, bias);
-                        fixed (float* t = tile)
-                        fixed (float* td = topDistance)
-                        fixed (int* ti = topIndex)
-                        {
-                            for (int i = 0; i < mb; i++)
-                                Select(t + (i * PanelWidth), p * PanelWidth, k, td + (i * k), ti + (i * k), ref counts[i], ref thresholds[i]);
-                        }
-                    }
-
-                    Emit(q0, mb, cosine, topDistance, topIndex, counts);
+                    Scan(Rows(q0, mb, normalised), mb, 0, index._panelCount, space);
+                    Emit(q0, mb, space);
                 }
             }
             finally
@@ -408,8 +402,90 @@ public sealed class KnnIndex
             }
         }
 
-        private void Emit(int q0, int mb, bool cosine, float[] topDistance, int[] topIndex, int[] counts)
+        public void WorkOnReferenceParts(int parts)
         {
+            int d = index.Dimension;
+            var normalised = Cosine ? new float[m * d] : null;
+            var rows = Rows(0, m, normalised).ToArray(); // m <= one block: a small copy the workers can share
+            var spaces = new Workspace[parts];
+            Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part =>
+            {
+                bool wasSerial = Gemm.SerialOnThisThread;
+                Gemm.SerialOnThisThread = true;
+                try
+                {
+                    spaces[part] = new Workspace(m, k);
+                    long panels = index._panelCount;
+                    Scan(rows, m, (int)(panels * part / parts), (int)(panels * (part + 1) / parts), spaces[part]);
+                }
+                finally
+                {
+                    Gemm.SerialOnThisThread = wasSerial;
+                }
+            });
+
+            // Parts hold increasing reference ranges, so inserting them in part order keeps (score, index) order.
+            var merged = spaces[0];
+            fixed (float* td = merged.TopDistance)
+            fixed (int* ti = merged.TopIndex)
+            {
+                for (int part = 1; part < parts; part++)
+                {
+                    var other = spaces[part];
+                    for (int i = 0; i < m; i++)
+                    {
+                        for (int r = 0; r < other.Counts[i]; r++)
+                        {
+                            Insert(other.TopDistance[(i * k) + r], other.TopIndex[(i * k) + r], k, td + (i * k), ti + (i * k),
+                                ref merged.Counts[i], ref merged.Thresholds[i]);
+                        }
+                    }
+                }
+            }
+
+            Emit(0, m, merged);
+        }
+
+        /// <summary>Query rows q0 .. q0 + mb, unit-normalised into <paramref name="normalised"/> for cosine.</summary>
+        private ReadOnlySpan<float> Rows(int q0, int mb, float[]? normalised)
+        {
+            int d = index.Dimension;
+            var rows = new ReadOnlySpan<float>((float*)queries + ((long)q0 * d), mb * d);
+            if (normalised is null)
+                return rows;
+            for (int i = 0; i < mb; i++)
+                Normalise(rows.Slice(i * d, d), normalised.AsSpan(i * d, d), squaredNorms[q0 + i]);
+            return normalised.AsSpan(0, mb * d);
+        }
+
+        /// <summary>Scores <paramref name="mb"/> query rows against panels [firstPanel, endPanel) into fresh top-k lists.</summary>
+        private void Scan(ReadOnlySpan<float> rows, int mb, int firstPanel, int endPanel, Workspace space)
+        {
+            int d = index.Dimension;
+            float alpha = Cosine ? -1f : -2f;
+            space.Counts.AsSpan().Clear();
+            space.Thresholds.AsSpan().Fill(float.PositiveInfinity);
+            for (int p = firstPanel; p < endPanel; p++)
+            {
+                ReadOnlySpan<float> panel = index._panels.AsSpan(p * PanelWidth * d, PanelWidth * d);
+                ReadOnlySpan<float> bias = index._bias.AsSpan(p * PanelWidth, PanelWidth);
+                Gemm.Multiply(false, false, mb, PanelWidth, d, alpha, rows, d, panel, PanelWidth, 0f, space.Tile, PanelWidth, bias);
+                fixed (float* t = space.Tile)
+                fixed (float* td = space.TopDistance)
+                fixed (int* ti = space.TopIndex)
+                {
+                    for (int i = 0; i < mb; i++)
+                        Select(t + (i * PanelWidth), p * PanelWidth, k, td + (i * k), ti + (i * k), ref space.Counts[i], ref space.Thresholds[i]);
+                }
+            }
+        }
+
+        private void Emit(int q0, int mb, Workspace space)
+        {
+            bool cosine = Cosine;
+            float[] topDistance = space.TopDistance;
+            int[] topIndex = space.TopIndex;
+            int[] counts = space.Counts;
             for (int i = 0; i < mb; i++)
             {
                 if (counts[i] < k)

@@ -193,6 +193,33 @@ public class KnnIndexTests
     }
 
     [Theory]
+    [InlineData(KnnMetric.Euclidean)]
+    [InlineData(KnnMetric.Cosine)]
+    public void Few_queries_split_over_reference_ranges_give_the_same_answers(KnnMetric metric)
+    {
+        // 1,000 references = 16 panels; 5 queries = one block, so 2..8 threads split the references.
+        var random = new Random(21);
+        int n = 1000, d = 10, m = 5;
+        var refs = Integers(random, n * d, 1); // many exact ties across the parts
+        var queries = Integers(random, m * d, 1);
+        var index = new KnnIndex(refs, d, RandomLabels(random, n, 3), metric) { MaxDegreeOfParallelism = 1 };
+        var serial = index.Search(queries, 10);
+        foreach (var threads in new[] { 2, 3, 8 })
+        {
+            index.MaxDegreeOfParallelism = threads;
+            var split = index.Search(queries, 10);
+            Assert.Equal(serial.Indices, split.Indices);
+            Assert.Equal(serial.Distances, split.Distances);
+        }
+
+        if (metric == KnnMetric.Euclidean)
+        {
+            for (int q = 0; q < m; q++)
+                Assert.Equal(BruteForceKnn.Search(refs, queries, d, q, 10, metric).Nearest, serial.Indices.AsSpan(q * 10, 10).ToArray());
+        }
+    }
+
+    [Theory]
     [InlineData("Vector256")]
     [InlineData("Scalar")]
     public void Narrower_gemm_paths_give_the_same_neighbours(string pathName)
