@@ -47,6 +47,19 @@ internal static unsafe class Gemm
     [ThreadStatic]
     private static float[]? t_column;
 
+    [ThreadStatic]
+    private static bool t_serial;
+
+    /// <summary>
+    /// Gets or sets (for the calling thread only) whether products never use the helper thread. Callers that already
+    /// run one product per core (e.g. the KNN search over query blocks) set it so the cores are not oversubscribed.
+    /// </summary>
+    internal static bool SerialOnThisThread
+    {
+        get => t_serial;
+        set => t_serial = value;
+    }
+
     /// <summary>
     /// Products with at least this many multiply-adds (m·n·k) are split by rows of C over two threads when
     /// <see cref="MaxThreads"/> allows. Each element of C is still computed by one thread with the same
@@ -168,7 +181,7 @@ internal static unsafe class Gemm
                 nVectorCols = n - (n % width);
                 int split = (m / 2) & ~3; // a multiple of 4, so the row tiles are the same as unsplit
                 long macs = (long)m * nVectorCols * k;
-                bool eligible = MaxThreads >= 2 && split >= 4 && macs >= ParallelThreshold;
+                bool eligible = !t_serial && MaxThreads >= 2 && split >= 4 && macs >= ParallelThreshold;
                 bool parallel = eligible && (AlwaysSplit || Tuner.ChooseParallel());
                 long t0 = eligible ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
                 if (parallel && Helper.TryRun(path, m - split, nVectorCols, k, alpha, a + (split * rsA), rsA, csA, b, ldb, beta, c + (split * ldc), ldc, bias))

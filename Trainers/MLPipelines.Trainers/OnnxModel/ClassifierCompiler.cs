@@ -42,13 +42,33 @@ internal static class ClassifierCompiler
 
     /// <summary>Multiclass classifier: the body returns logits of shape [N, K] in the label's key order.</summary>
     public static Compiled Multiclass(MLContext ml, IDataView data, string featureColumn, int dimension, LabelKeys labels, BodyWriter body)
+        => Multiclass(ml, data, featureColumn, dimension, labels, body, bodyGivesProbabilities: false);
+
+    /// <summary>
+    /// Multiclass classifier whose body already returns class probabilities (e.g. KNN vote shares) of shape
+    /// [N, K] in the label's key order: no Softmax, and no <c>logits</c> output. Score = those probabilities;
+    /// PredictedLabel = their ArgMax (first maximum, i.e. the smaller class index on ties).
+    /// </summary>
+    public static Compiled MulticlassFromProbabilities(MLContext ml, IDataView data, string featureColumn, int dimension, LabelKeys labels, BodyWriter body)
+        => Multiclass(ml, data, featureColumn, dimension, labels, body, bodyGivesProbabilities: true);
+
+    private static Compiled Multiclass(MLContext ml, IDataView data, string featureColumn, int dimension, LabelKeys labels, BodyWriter body, bool bodyGivesProbabilities)
     {
         var head = StockHeads.CreateIndex(ml);
         var k = labels.Count;
         var g = NewGraph("mlpipelines_multiclass_classifier", featureColumn, dimension, out var input);
-        var logits = body(g, input);
-        Expose(g, logits, "logits", k);
-        var probabilities = g.AddNode("Softmax", [logits], g.UniqueName("softmax"), OnnxAttribute.Int("axis", 1));
+        var output = body(g, input);
+        string probabilities;
+        if (bodyGivesProbabilities)
+        {
+            probabilities = output;
+        }
+        else
+        {
+            Expose(g, output, "logits", k);
+            probabilities = g.AddNode("Softmax", [output], g.UniqueName("softmax"), OnnxAttribute.Int("axis", 1));
+        }
+
         Expose(g, probabilities, "probabilities", k);
         Expose(g, probabilities, StockHeads.ProbabilitiesColumn, k);
         var argmax = g.AddNode("ArgMax", [probabilities], g.UniqueName("argmax"),
