@@ -41,7 +41,7 @@ internal static class TorchQuick
         TorchTrainingResult result = trainer.Train(data, classCount: TorchWorkload.Classes);
         result.Module.Dispose();
         double[] perEpoch = result.History.Epochs.Skip(1).Select(x => x.ImagesPerSecond).ToArray();
-        Print(net, "trainer", Median(perEpoch), perEpoch, $"rows={data.Count} epochs={epochs} (first epoch dropped)");
+        Print("torchsharp", net, "trainer", Median(perEpoch), perEpoch, $"rows={data.Count} epochs={epochs} (first epoch dropped)");
 
         int steps = TorchWorkload.IsCnn(net) ? 10 : 200;
         using var loop = new TorchWorkload.BareLoop(net);
@@ -62,7 +62,7 @@ internal static class TorchQuick
             rounds[r] = steps * TorchWorkload.Batch / sw.Elapsed.TotalSeconds;
         }
 
-        Print(net, "bare", Median(rounds), rounds, $"steps={steps}x{rounds.Length}");
+        Print("torchsharp", net, "bare", Median(rounds), rounds, $"steps={steps}x{rounds.Length}");
     }
 
     public static int Inference(string[] args)
@@ -107,8 +107,8 @@ internal static class TorchQuick
             double[] ort = Time(RunOrt, runs, batch);
             double[] ts = Time(RunTorch, runs, batch);
             double diff = ortOut.Zip(torchOut, (a, b) => Math.Abs(a - b)).Max();
-            Print("cnn", $"infer-ort-b{batch}", Median(ort), ort, $"runs={runs}x{ort.Length}");
-            Print("cnn", $"infer-eval-b{batch}", Median(ts), ts, $"runs={runs}x{ts.Length} max|ort-torch|={diff:G2}");
+            Print("ort", "cnn", $"infer-b{batch}", Median(ort), ort, $"runs={runs}x{ort.Length}");
+            Print("torchsharp", "cnn", $"infer-b{batch}", Median(ts), ts, $"runs={runs}x{ts.Length} max|ort-torch|={diff:G2}");
         }
 
         return 0;
@@ -137,9 +137,9 @@ internal static class TorchQuick
         return rounds;
     }
 
-    private static void Print(string net, string loop, double median, double[] all, string note) =>
+    private static void Print(string impl, string net, string loop, double median, double[] all, string note) =>
         Console.WriteLine(FormattableString.Invariant(
-            $"RESULT impl=torchsharp net={net} loop={loop} images_per_s={median:F1} all=[{string.Join(",", all.Select(v => v.ToString("F0", System.Globalization.CultureInfo.InvariantCulture)))}] {note}"));
+            $"RESULT impl={impl} net={net} loop={loop} images_per_s={median:F1} all=[{string.Join(",", all.Select(v => v.ToString("F0", System.Globalization.CultureInfo.InvariantCulture)))}] {note}"));
 
     private static double Median(double[] values)
     {

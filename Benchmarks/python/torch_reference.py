@@ -163,7 +163,7 @@ def infer():
             for _ in range(runs):
                 run()
             rounds.append(runs * batch / (time.perf_counter() - t0))
-        report("cnn", f"infer-eval-b{batch}", rounds, f"runs={runs}x3")
+        report("cnn", f"infer-b{batch}", rounds, f"runs={runs}x3")
 
 
 def main(argv):
