@@ -37,11 +37,15 @@ internal static class TorchQuick
     private static void TrainOne(string net, int epochs)
     {
         TorchDataset data = TorchWorkload.Data(net);
-        var trainer = new TorchClassifierTrainer(() => TorchWorkload.Create(net), TorchWorkload.Options(epochs));
+        var cpuAtEpochEnd = new CpuAtEpochEnd();
+        TorchTrainingOptions options = TorchWorkload.Options(epochs);
+        options.Progress = cpuAtEpochEnd;
+        var trainer = new TorchClassifierTrainer(() => TorchWorkload.Create(net), options);
         TorchTrainingResult result = trainer.Train(data, classCount: TorchWorkload.Classes);
         result.Module.Dispose();
         double[] perEpoch = result.History.Epochs.Skip(1).Select(x => x.ImagesPerSecond).ToArray();
-        Print("torchsharp", net, "trainer", Median(perEpoch), perEpoch, $"rows={data.Count} epochs={epochs} (first epoch dropped)");
+        double[] perCpu = cpuAtEpochEnd.Seconds.Zip(cpuAtEpochEnd.Seconds.Skip(1), (a, b) => data.Count / (b - a)).ToArray();
+        Print("torchsharp", net, "trainer", Median(perEpoch), perEpoch, $"cpu_images_per_s={Median(perCpu):F1} rows={data.Count} epochs={epochs} (first epoch dropped)");
 
         int steps = TorchWorkload.IsCnn(net) ? 10 : 200;
         using var loop = new TorchWorkload.BareLoop(net);
@@ -51,8 +55,10 @@ internal static class TorchQuick
         }
 
         var rounds = new double[3];
+        var cpuRounds = new double[3];
         for (int r = 0; r < rounds.Length; r++)
         {
+            TimeSpan cpu0 = Environment.CpuUsage.TotalTime;
             var sw = Stopwatch.StartNew();
             for (int i = 0; i < steps; i++)
             {
@@ -60,9 +66,10 @@ internal static class TorchQuick
             }
 
             rounds[r] = steps * TorchWorkload.Batch / sw.Elapsed.TotalSeconds;
+            cpuRounds[r] = steps * TorchWorkload.Batch / (Environment.CpuUsage.TotalTime - cpu0).TotalSeconds;
         }
 
-        Print("torchsharp", net, "bare", Median(rounds), rounds, $"steps={steps}x{rounds.Length}");
+        Print("torchsharp", net, "bare", Median(rounds), rounds, $"cpu_images_per_s={Median(cpuRounds):F1} steps={steps}x{rounds.Length}");
     }
 
     public static int Inference(string[] args)
@@ -135,6 +142,14 @@ internal static class TorchQuick
         }
 
         return rounds;
+    }
+
+    /// <summary>Process CPU seconds (all threads) at the end of every epoch; synchronous, unlike <see cref="Progress{T}"/>.</summary>
+    private sealed class CpuAtEpochEnd : IProgress<TorchEpochReport>
+    {
+        public List<double> Seconds { get; } = [];
+
+        public void Report(TorchEpochReport value) => Seconds.Add(Environment.CpuUsage.TotalTime.TotalSeconds);
     }
 
     private static void Print(string impl, string net, string loop, double median, double[] all, string note) =>

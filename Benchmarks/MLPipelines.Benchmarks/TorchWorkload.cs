@@ -18,8 +18,11 @@ internal static class TorchWorkload
     public const int CnnRows = 640;
     public const int ImageSize = 64;
 
-    /// <summary>libtorch intra-op threads: TORCH_THREADS, default 2 (the machine's cores; PyTorch is set to the same).</summary>
-    public static int Threads => int.TryParse(Environment.GetEnvironmentVariable("TORCH_THREADS"), out int t) && t > 0 ? t : 2;
+    /// <summary>
+    /// libtorch intra-op threads: TORCH_THREADS, default 2 (the machine's cores; PyTorch is set to the same); 0 leaves
+    /// libtorch's own default (and ONNX Runtime's) alone.
+    /// </summary>
+    public static int Threads => int.TryParse(Environment.GetEnvironmentVariable("TORCH_THREADS"), out int t) && t >= 0 ? t : 2;
 
     /// <summary>Sets the intra-op threads (and inter-op threads from TORCH_INTEROP_THREADS, before any parallel work) and returns a description.</summary>
     public static string ConfigureThreads()
@@ -29,7 +32,11 @@ internal static class TorchWorkload
             torch.set_num_interop_threads(interop);
         }
 
-        torch.set_num_threads(Threads);
+        if (Threads > 0)
+        {
+            torch.set_num_threads(Threads);
+        }
+
         return $"torch threads {torch.get_num_threads()}, interop threads {torch.get_num_interop_threads()}, TorchSharp {typeof(torch).Assembly.GetName().Version}, .NET {Environment.Version}";
     }
 

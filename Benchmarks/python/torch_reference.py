@@ -39,7 +39,9 @@ def configure_threads():
     interop = int(os.environ.get("TORCH_INTEROP_THREADS", "0"))
     if interop > 0:
         torch.set_num_interop_threads(interop)
-    torch.set_num_threads(int(os.environ.get("TORCH_THREADS", "2")))
+    threads = int(os.environ.get("TORCH_THREADS", "2"))
+    if threads > 0:  # 0: PyTorch's own default
+        torch.set_num_threads(threads)
     with open("/proc/loadavg") as f:
         load = " ".join(f.read().split()[:3])
     print(f"# torch threads {torch.get_num_threads()}, interop threads {torch.get_num_interop_threads()}, "
@@ -84,6 +86,7 @@ def train_epoch(module, optimizer, x, y, net, epoch):
     permutation = torch.randperm(n, generator=g)
     module.train()
     start_time = time.perf_counter()
+    start_cpu = time.process_time()
     loss_sum = torch.zeros(1, dtype=torch.float64)
     correct = torch.zeros(1, dtype=torch.int64)
     rows = 0
@@ -104,7 +107,7 @@ def train_epoch(module, optimizer, x, y, net, epoch):
             correct.add_(logits.argmax(1).eq(yb).sum())
         rows += count
     _ = loss_sum.item() / rows, correct.item() / rows
-    return rows / (time.perf_counter() - start_time)
+    return rows / (time.perf_counter() - start_time), rows / (time.process_time() - start_cpu)
 
 
 def train(net, epochs):
@@ -117,7 +120,8 @@ def train(net, epochs):
     module = create(net)
     optimizer = torch.optim.Adam(module.parameters(), lr=1e-3)
     per_epoch = [train_epoch(module, optimizer, x, y, net, e) for e in range(epochs)][1:]
-    report(net, "trainer", per_epoch, f"rows={rows} epochs={epochs} (first epoch dropped)")
+    cpu = statistics.median(c for _, c in per_epoch)
+    report(net, "trainer", [w for w, _ in per_epoch], f"cpu_images_per_s={cpu:.1f} rows={rows} epochs={epochs} (first epoch dropped)")
 
     torch.manual_seed(1)
     module = create(net)
@@ -135,13 +139,14 @@ def train(net, epochs):
     steps = 10 if net == "cnn" else 200
     for _ in range(3):
         step()
-    rounds = []
+    rounds, cpu = [], []
     for _ in range(3):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(steps):
             step()
         rounds.append(steps * BATCH / (time.perf_counter() - t0))
-    report(net, "bare", rounds, f"steps={steps}x3")
+        cpu.append(steps * BATCH / (time.process_time() - c0))
+    report(net, "bare", rounds, f"cpu_images_per_s={statistics.median(cpu):.1f} steps={steps}x3")
 
 
 def infer():
