@@ -121,12 +121,12 @@ public class OnnxInferenceBenchmark
         return outputs[0].GetTensorDataAsSpan<float>().ToArray();
     }
 
-    /// <summary>TorchSharp eval forward under no_grad, outputs copied to a managed array.</summary>
+    /// <summary>TorchSharp eval forward under no_grad in a dispose scope, outputs copied to a managed array.</summary>
     [Benchmark]
     public float[] TorchSharpEval()
     {
+        using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        using var y = _net.call(_x);
-        return y.data<float>().ToArray();
+        return _net.call(_x).data<float>().ToArray();
     }
 }

@@ -106,6 +106,15 @@ internal static class TorchQuick
             float[] torchOut = [];
             void RunTorch()
             {
+                using var scope = torch.NewDisposeScope();
+                using var noGrad = torch.no_grad();
+                torchOut = net.call(x).data<float>().ToArray();
+            }
+
+            // The same without a dispose scope: the intermediate tensors of the forward pass are then freed only by the GC's
+            // finalizers, so libtorch cannot reuse their memory (kept to show the cost; see docs/benchmarks.md).
+            void RunTorchNoScope()
+            {
                 using var noGrad = torch.no_grad();
                 using var y = net.call(x);
                 torchOut = y.data<float>().ToArray();
@@ -116,6 +125,8 @@ internal static class TorchQuick
             double diff = ortOut.Zip(torchOut, (a, b) => Math.Abs(a - b)).Max();
             Print("ort", "cnn", $"infer-b{batch}", Median(ort), ort, $"runs={runs}x{ort.Length}");
             Print("torchsharp", "cnn", $"infer-b{batch}", Median(ts), ts, $"runs={runs}x{ts.Length} max|ort-torch|={diff:G2}");
+            double[] noScope = Time(RunTorchNoScope, runs, batch);
+            Print("torchsharp", "cnn", $"infer-b{batch}-noscope", Median(noScope), noScope, $"runs={runs}x{noScope.Length}");
         }
 
         return 0;
