@@ -31,5 +31,15 @@ if (args.Length > 0 && args[0] == "mlp-phases")
     return MlpQuick.Phases();
 }
 
+if (args.Length > 0 && args[0] == "torch-quick")
+{
+    return TorchQuick.Train(args);
+}
+
+if (args.Length > 0 && args[0] == "onnx-quick")
+{
+    return TorchQuick.Inference(args);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(MlpTrainingBenchmark).Assembly).Run(args);
 return 0;
