@@ -10,6 +10,7 @@ internal static class Program
     [
         new M1Command(),
         new M2Command(),
+        new M3CnnCommand(),
         new PredictCommand(),
         new DataDownloadCommand(),
     ];
