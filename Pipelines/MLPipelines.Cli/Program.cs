@@ -11,6 +11,8 @@ internal static class Program
         new M1Command(),
         new M2Command(),
         new M3CnnCommand(),
+        new SweepCommand(),
+        new CompareCommand(),
         new PredictCommand(),
         new DataDownloadCommand(),
     ];
