@@ -78,7 +78,8 @@ public sealed class Milestone3CnnOptions
     /// horizontal flips when <paramref name="flip"/>.</summary>
     /// <param name="network">The network options (preset, channels, size).</param>
     /// <param name="flip">Whether to flip horizontally.</param>
-    public static IReadOnlyList<TorchAugmentation> Augmentations(ConvNetOptions network, bool flip)
+    /// <param name="unitRange">Whether the pixels are in [0, 1] (then the colour jitter clamps to it; not for standardised pixels).</param>
+    public static IReadOnlyList<TorchAugmentation> Augmentations(ConvNetOptions network, bool flip, bool unitRange = true)
     {
         ArgumentNullException.ThrowIfNull(network);
         if (!network.Augment)
@@ -88,7 +89,7 @@ public sealed class Milestone3CnnOptions
             list.Add(new HorizontalFlip());
         list.Add(new RandomCropWithPadding(Math.Max(1, network.ImageHeight / 16)));
         list.Add(new SmallRotation(10));
-        list.Add(new ColorJitter(0.2, 0.2, network.InputChannels == 3 ? 0.2 : 0, clampToUnitRange: true));
+        list.Add(new ColorJitter(0.2, 0.2, network.InputChannels == 3 ? 0.2 : 0, clampToUnitRange: unitRange));
         return list;
     }
 
@@ -156,7 +157,7 @@ public static class Milestone3Cnn
                 Seed = experiment.Seed,
                 Threads = o.Threads,
                 Device = o.Device,
-                Augmentation = Milestone3CnnOptions.Augmentations(network, flip),
+                Augmentation = Milestone3CnnOptions.Augmentations(network, flip, unitRange: !experiment.Standardize),
                 Progress = o.Progress,
                 Log = log,
             };
