@@ -14,7 +14,7 @@ internal static class TrainingDisplay
         {
             return work(new SynchronousProgress<EpochRecord>(r =>
             {
-                if (r.Epoch == 1 || r.Epoch % 10 == 0 || r.Epoch == epochs)
+                if (r.Epoch == 1 || r.Epoch % 10 == 0 || r.Epoch == epochs || r.Seconds >= 5)
                     AnsiConsole.WriteLine($"  {Describe(r, epochs)}");
             }), new SynchronousProgress<string>(s => AnsiConsole.WriteLine(s)));
         }
