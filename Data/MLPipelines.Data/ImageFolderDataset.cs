@@ -60,6 +60,37 @@ public sealed class ImageFolderDataset
     /// <returns><see langword="true"/> for .jpg .jpeg .png .bmp .gif .webp in any letter case.</returns>
     public static bool IsSupportedImage(string path) => Extensions.Contains(Path.GetExtension(path));
 
+    /// <summary>
+    /// Wraps labelled images that come from another source (e.g. a CSV annotation file) in the same type, so that
+    /// every consumer of image-folder datasets can use them.
+    /// </summary>
+    /// <param name="root">Folder the dataset was read from (reported in messages).</param>
+    /// <param name="classes">Class names in index order; no duplicates.</param>
+    /// <param name="items">Images whose labels are all in <paramref name="classes"/>; they are grouped by class in class order (stable).</param>
+    /// <returns>The dataset.</returns>
+    /// <exception cref="ArgumentException">A class is listed twice, or an item's label is not a class.</exception>
+    public static ImageFolderDataset FromItems(string root, IReadOnlyList<string> classes, IEnumerable<ImageItem> items)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(root);
+        ArgumentNullException.ThrowIfNull(classes);
+        ArgumentNullException.ThrowIfNull(items);
+        var index = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var c in classes)
+        {
+            if (!index.TryAdd(c, index.Count))
+                throw new ArgumentException($"Class '{c}' is listed twice.", nameof(classes));
+        }
+        var list = items.ToList();
+        foreach (var it in list)
+        {
+            if (!index.ContainsKey(it.Label))
+                throw new ArgumentException($"Image '{it.Path}' has label '{it.Label}', which is not one of the {classes.Count} classes.", nameof(items));
+        }
+        var ordered = list.Select((it, i) => (it, i)).OrderBy(p => index[p.it.Label]).ThenBy(p => p.i).Select(p => p.it).ToList();
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
+        return new ImageFolderDataset(full, classes.ToList().AsReadOnly(), ordered.AsReadOnly());
+    }
+
     /// <summary>Scans an image-folder dataset.</summary>
     /// <param name="root">Folder holding one sub-folder per class.</param>
     /// <param name="classes">Classes to load, in this order (e.g. <c>["6", "8"]</c>); all folders when <see langword="null"/>.</param>

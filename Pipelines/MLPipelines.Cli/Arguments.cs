@@ -58,6 +58,14 @@ internal sealed class Arguments
         return _options.TryGetValue(name, out var v) ? v : null;
     }
 
+    /// <summary>Reads an option and removes it, so later reads see it as absent (for commands that reinterpret an option).</summary>
+    public string? Take(string name)
+    {
+        var value = String(name);
+        _options.Remove(name);
+        return value;
+    }
+
     public int Int(string name, int fallback, int min = int.MinValue, int max = int.MaxValue)
     {
         var s = String(name);

@@ -9,6 +9,10 @@ internal static class Program
     private static readonly ICommand[] Commands =
     [
         new M1Command(),
+        new M2Command(),
+        new M3CnnCommand(),
+        new SweepCommand(),
+        new CompareCommand(),
         new PredictCommand(),
         new DataDownloadCommand(),
     ];

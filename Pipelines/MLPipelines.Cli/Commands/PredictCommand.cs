@@ -18,8 +18,10 @@ internal sealed class PredictCommand : ICommand
         mlpipelines predict --model model.zip FILE... [--json]
 
         Prints the predicted class and its probability for each file. FILE is an image (.jpg, .png, .bmp, ...)
-        or a .npy array of grey levels (0-255 or 0-1; float32, float64, uint8 or int64) shaped (S, S), (S*S,),
-        (N, S, S) or (N, S*S) for a model trained at image size S (e.g. 28: 784 values per image).
+        or a .npy array of pixel levels (0-255 or 0-1; float32, float64, uint8 or int64). A grayscale model
+        trained at image size S reads S*S values per image: (S, S), (S*S,), (N, S, S) or (N, S*S) (e.g. 28:
+        784 values, the course's unseen-example format for m1/m2); an RGB model (m3-cnn) reads 3*S*S values
+        per image, channels first (all R, then G, then B): (3, S, S), (N, 3, S, S) or (N, 3*S*S).
         """;
 
     public int Run(Arguments args)

@@ -1,4 +1,5 @@
 using MLPipelines.Mlp;
+using MLPipelines.Torch.Training;
 using Spectre.Console;
 
 namespace MLPipelines.Cli.Commands;
@@ -13,7 +14,7 @@ internal static class TrainingDisplay
         {
             return work(new SynchronousProgress<EpochRecord>(r =>
             {
-                if (r.Epoch == 1 || r.Epoch % 10 == 0 || r.Epoch == epochs)
+                if (r.Epoch == 1 || r.Epoch % 10 == 0 || r.Epoch == epochs || r.Seconds >= 5)
                     AnsiConsole.WriteLine($"  {Describe(r, epochs)}");
             }), new SynchronousProgress<string>(s => AnsiConsole.WriteLine(s)));
         }
@@ -35,9 +36,16 @@ internal static class TrainingDisplay
         return result;
     }
 
+    /// <summary>Like <see cref="Run{T}"/> for the TorchSharp trainers' epoch reports (with seconds per epoch).</summary>
+    public static T RunTorch<T>(string title, int epochs, Func<IProgress<TorchEpochReport>, IProgress<string>, T> work)
+        => Run(title, epochs, (mlpProgress, log) => work(new SynchronousProgress<TorchEpochReport>(r =>
+            mlpProgress.Report(new EpochRecord(r.Epoch, r.TrainLoss, r.TrainAccuracy, r.ValidationLoss, r.ValidationAccuracy, r.LearningRate, r.Seconds))), log));
+
     private static string Describe(EpochRecord r, int epochs)
     {
         var text = $"epoch {r.Epoch}/{epochs} loss {r.TrainLoss:F4} acc {r.TrainAccuracy:P1}";
+        if (r.Seconds >= 1)
+            text += $" {r.Seconds:F1}s";
         if (r.ValidationLoss is double vl && r.ValidationAccuracy is double va)
             text += $" | val loss {vl:F4} acc {va:P1}";
         return text;

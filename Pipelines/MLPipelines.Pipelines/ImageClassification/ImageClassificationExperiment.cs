@@ -18,8 +18,14 @@ public sealed class ExperimentOptions
     /// <summary>Data root (holding the dataset folder) or the dataset folder itself; null uses MLPIPELINES_DATA. The default value is null.</summary>
     public string? DataRoot { get; set; }
 
-    /// <summary>Dataset folder name under the data root. The default value is "sign-language-digits".</summary>
+    /// <summary>Dataset folder name under the data root (e.g. "sign-language-digits" or "stanford-cars"). The default value is "sign-language-digits".</summary>
     public string Dataset { get; set; } = SignLanguageDigits.FolderName;
+
+    /// <summary>
+    /// Reads the items of the dataset folder (and of <see cref="TestData"/>); null picks the loader by
+    /// <see cref="Dataset"/> (<see cref="ImageClassificationExperiment.DefaultLoader"/>). The default value is null.
+    /// </summary>
+    public ImageDatasetLoader? Loader { get; set; }
 
     /// <summary>Classes to use (folder names); null or empty for all. The default value is null.</summary>
     public IReadOnlyList<string>? Classes { get; set; }
@@ -48,6 +54,9 @@ public sealed class ExperimentOptions
     /// <summary>Name recorded in the model card (the command that produced the model). The default value is "m1".</summary>
     public string Producer { get; set; } = "m1";
 
+    /// <summary>A shallow copy of these options.</summary>
+    public ExperimentOptions Clone() => (ExperimentOptions)MemberwiseClone();
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {
@@ -60,13 +69,22 @@ public sealed class ExperimentOptions
     }
 }
 
+/// <summary>Reads a labelled image dataset from its folder.</summary>
+/// <param name="folder">The dataset folder.</param>
+/// <param name="classes">Classes to keep, in this order; null for all.</param>
+public delegate ImageFolderDataset ImageDatasetLoader(string folder, IReadOnlyList<string>? classes);
+
 /// <summary>What a trainer hands back to the experiment: the fitted transformer and its training history.</summary>
 /// <param name="Model">The fitted classifier (reads the Features column).</param>
 /// <param name="History">Per-epoch loss and accuracy.</param>
 /// <param name="BestEpoch">Epoch whose weights were kept (early stopping), or null.</param>
 /// <param name="TrainSeconds">Seconds spent training.</param>
 /// <param name="SamplesPerSecond">Training throughput.</param>
-public sealed record TrainedClassifier(ITransformer Model, IReadOnlyList<EpochPoint> History, int? BestEpoch, double TrainSeconds, double SamplesPerSecond);
+public sealed record TrainedClassifier(ITransformer Model, IReadOnlyList<EpochPoint> History, int? BestEpoch, double TrainSeconds, double SamplesPerSecond)
+{
+    /// <summary>Extra entries for metrics.json (e.g. the optimiser, the device, seconds per epoch); keys in snake_case.</summary>
+    public IReadOnlyDictionary<string, object>? Details { get; init; }
+}
 
 /// <summary>Trains a classifier on preprocessed training and validation data (Label: Boolean when binary, key otherwise).</summary>
 /// <param name="train">Training rows with Label and Features.</param>
@@ -84,8 +102,9 @@ public delegate TrainedClassifier ClassifierTraining(IDataView train, IDataView 
 public sealed record ExperimentResult(MetricsDocument Metrics, ClassificationReport Validation, ClassificationReport? Test, string OutputDirectory, IReadOnlyList<string> Files);
 
 /// <summary>
-/// The image-classification experiment behind the milestone commands: image folder → stratified split →
-/// ML.NET image transforms (load, resize, grayscale, pixels/255, optional standardisation) → a classifier →
+/// The image-classification experiment behind the milestone commands: dataset (image folders, Stanford Cars CSV,
+/// or any <see cref="ImageDatasetLoader"/>) → stratified split → ML.NET image transforms (load, resize to any square
+/// size, RGB or grayscale, pixels/255, optional standardisation) → a classifier →
 /// evaluation with ML.NET's evaluators and the project's report → model.zip, metrics.json, plots, predictions.csv.
 /// </summary>
 public static class ImageClassificationExperiment
@@ -105,13 +124,14 @@ public static class ImageClassificationExperiment
         var ml = new MLContext(options.Seed);
         var folder = DatasetLocator.ResolveDataset(options.Dataset, options.DataRoot);
         var classFilter = options.Classes is { Count: > 0 } ? options.Classes : null;
-        var dataset = ImageFolderDataset.Load(folder, classFilter);
+        var loader = options.Loader ?? DefaultLoader(options.Dataset);
+        var dataset = loader(folder, classFilter);
         var classes = dataset.Classes;
         if (classes.Count < 2)
             throw new ArgumentException($"At least two classes are needed; '{folder}' gave {classes.Count}.", nameof(options));
         var binary = classes.Count == 2;
         var split = DataSplit.Stratified(dataset.Items, i => i.Label, options.ValidationFraction, 0, options.Seed);
-        log?.Report($"{dataset.Items.Count} images, {classes.Count} classes ({string.Join(", ", classes)}); " +
+        log?.Report($"{dataset.Items.Count} images, {classes.Count} classes ({Abbreviate(classes)}); " +
                     $"train {split.Train.Count}, validation {split.Validation.Count}");
 
         var labels = new LabelEncoding(ml, classes, binary);
@@ -155,7 +175,7 @@ public static class ImageClassificationExperiment
         ClassificationReport? test = null;
         if (options.TestData is not null)
         {
-            var testSet = ImageFolderDataset.Load(options.TestData, classes);
+            var testSet = loader(Path.GetFullPath(options.TestData), classes);
             var testRaw = labels.ToDataView(testSet.Items);
             (test, _) = Evaluate(ml, model, testRaw, testSet.Items, binary, classes);
         }
@@ -168,13 +188,25 @@ public static class ImageClassificationExperiment
             TrainSamplesPerSecond = trained.SamplesPerSecond,
         };
         metrics.Extra["producer"] = options.Producer;
+        metrics.Extra["dataset"] = options.Dataset;
         metrics.Extra["image_size"] = options.ImageSize;
+        metrics.Extra["channels"] = options.Grayscale ? 1 : 3;
+        metrics.Extra["standardize"] = options.Standardize;
         metrics.Extra["seed"] = options.Seed;
         metrics.Extra["train_count"] = split.Train.Count;
         metrics.Extra["epochs_run"] = trained.History.Count;
         if (trained.BestEpoch is int best)
             metrics.Extra["best_epoch"] = best;
         metrics.Extra["wall_seconds"] = stopwatch.Elapsed.TotalSeconds;
+        foreach (var (key, value) in trained.Details ?? new Dictionary<string, object>())
+            metrics.Extra[key] = value switch
+            {
+                int v => System.Text.Json.Nodes.JsonValue.Create(v),
+                long v => System.Text.Json.Nodes.JsonValue.Create(v),
+                double v => System.Text.Json.Nodes.JsonValue.Create(v),
+                bool v => System.Text.Json.Nodes.JsonValue.Create(v),
+                _ => System.Text.Json.Nodes.JsonValue.Create(Convert.ToString(value, CultureInfo.InvariantCulture)),
+            };
 
         var metricsPath = Path.Combine(options.OutputDirectory, MetricsJson.FileName);
         MetricsJson.Write(metricsPath, metrics);
@@ -201,6 +233,27 @@ public static class ImageClassificationExperiment
             throw;
         }
     }
+
+    /// <summary>
+    /// The loader for a dataset folder name: <see cref="StanfordCars.Load"/> for "stanford-cars" (CSV or
+    /// image-folder form), <see cref="ImageFolderDataset.Load"/> (one folder per class) otherwise.
+    /// </summary>
+    /// <param name="dataset">Dataset folder name.</param>
+    public static ImageDatasetLoader DefaultLoader(string dataset) =>
+        string.Equals(dataset, StanfordCars.FolderName, StringComparison.OrdinalIgnoreCase)
+            ? (folder, classes) => StanfordCars.Load(folder, classes)
+            : (folder, classes) => ImageFolderDataset.Load(folder, classes);
+
+    /// <summary>[C, H, W] of the feature vector the preprocessing produces for <paramref name="options"/>.</summary>
+    /// <param name="options">The experiment options.</param>
+    public static int[] ImageShape(ExperimentOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return [options.Grayscale ? 1 : 3, options.ImageSize, options.ImageSize];
+    }
+
+    private static string Abbreviate(IReadOnlyList<string> classes) =>
+        classes.Count <= 12 ? string.Join(", ", classes) : string.Join(", ", classes.Take(5)) + $", ... {classes[^1]}";
 
     /// <summary>The ML.NET preprocessing chain: image transforms, then (optionally) mean-variance standardisation.</summary>
     public static IEstimator<ITransformer> CreatePreprocessing(MLContext ml, ExperimentOptions options)
@@ -286,11 +339,16 @@ public static class ImageClassificationExperiment
         var csv = new StringBuilder("image,true,predicted,probability\n");
         for (var i = 0; i < truth.Count; i++)
         {
-            csv.Append(CultureInfo.InvariantCulture, $"\"{items[i].Path.Replace("\"", "\"\"", StringComparison.Ordinal)}\",{classes[truth[i]]},{classes[predicted[i]]},");
+            csv.Append(CultureInfo.InvariantCulture, $"{Csv(items[i].Path, alwaysQuote: true)},{Csv(classes[truth[i]])},{Csv(classes[predicted[i]])},");
             csv.Append(probabilities[i][predicted[i]].ToString("R", CultureInfo.InvariantCulture)).Append('\n');
         }
         return (report, csv.ToString());
     }
+
+    private static string Csv(string field, bool alwaysQuote = false) =>
+        alwaysQuote || field.AsSpan().IndexOfAny(",\"\n\r") >= 0
+            ? "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
+            : field;
 
     /// <summary>Turns image items into an ML.NET data view: Boolean labels for binary tasks, keys in class order otherwise.</summary>
     private sealed class LabelEncoding

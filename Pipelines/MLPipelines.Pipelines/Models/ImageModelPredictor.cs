@@ -18,7 +18,9 @@ public sealed record Prediction(string File, int? Row, string Label, float Proba
 /// <summary>
 /// Predicts with a model zip written by an MLPipelines image pipeline, from image files (through the zip's own
 /// image transforms) or from <c>.npy</c> pixel arrays (fed to the part of the chain after pixel extraction,
-/// scaled like the images: values above 1 are taken as 0-255 grey levels).
+/// scaled like the images: values above 1 are taken as 0-255 levels). Grayscale models read S x S values per
+/// image, RGB models 3 x S x S channels-first (all red, then green, then blue), S and the channels coming from the
+/// model card.
 /// </summary>
 public sealed class ImageModelPredictor
 {
@@ -97,17 +99,20 @@ public sealed class ImageModelPredictor
         var n = _featureLength;
         if (values.Length == 0 || values.Length % n != 0)
         {
-            var s = Card.ImageSize;
+            var size = Card.ImageSize;
+            var examples = Card.Channels == 1
+                ? $"({size}, {size}), ({n},), (N, {size}, {size}) or (N, {n})"
+                : $"({Card.Channels}, {size}, {size}) channels-first RGB, ({n},), (N, {Card.Channels}, {size}, {size}) or (N, {n})";
             throw new InvalidDataException(
                 $"'{file}' has shape ({string.Join(", ", array.Shape)}), {values.Length} values; the model expects {n} per image " +
-                $"(e.g. ({s}, {s}), ({n},), (N, {s}, {s}) or (N, {n})).");
+                $"({Card.Channels} x {size} x {size}; e.g. {examples}).");
         }
         var max = 0f;
         for (var i = 0; i < values.Length; i++)
         {
             var v = values[i];
             if (!float.IsFinite(v) || v < 0 || v > 255)
-                throw new InvalidDataException($"'{file}', value {i} is {v.ToString(CultureInfo.InvariantCulture)}; pixels must be finite grey levels in 0-255 or 0-1.");
+                throw new InvalidDataException($"'{file}', value {i} is {v.ToString(CultureInfo.InvariantCulture)}; pixels must be finite levels in 0-255 or 0-1.");
             max = Math.Max(max, v);
         }
         var scale = max > 1f ? 1f / 255f : 1f;

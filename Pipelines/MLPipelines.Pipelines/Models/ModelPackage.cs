@@ -35,6 +35,10 @@ public sealed class ModelCard
     /// <summary>Which command or pipeline produced the model (e.g. "m1").</summary>
     public string Producer { get; set; } = "";
 
+    /// <summary>Channels of the pixels the model reads: 1 for grayscale, 3 for RGB (channels-first, R then G then B).</summary>
+    [JsonIgnore]
+    public int Channels => Grayscale ? 1 : 3;
+
     /// <summary>True for a binary task.</summary>
     [JsonIgnore]
     public bool IsBinary => Task == "binary";

@@ -1,0 +1,120 @@
+using System.Globalization;
+using MLPipelines.Pipelines.Milestones;
+using MLPipelines.Pipelines.Reporting;
+using MLPipelines.Torch.Training;
+using Spectre.Console;
+
+namespace MLPipelines.Cli.Commands;
+
+/// <summary><c>mlpipelines sweep m2</c>: grid search over optimiser, learning rate and batch size.</summary>
+internal sealed class SweepCommand : ICommand
+{
+    public string Name => "sweep m2";
+
+    public string Summary => "Grid search of m2 over optimisers, learning rates and batch sizes; keeps the best.";
+
+    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--no-standardize" };
+
+    public string Usage => """
+        mlpipelines sweep m2 [--optimizer adam,sgd] [--lr 0.01,0.001] [--batch-size 32,64] [--out DIR]
+                             [other m2 options: --data --classes --epochs --seed --device --test-data ...]
+
+        Trains every combination (one sub-folder per run, e.g. adam-lr0.001-bs64, default --out runs/sweep-m2)
+        with the m2 defaults for everything else, then writes results.md (Markdown table, best in bold),
+        results.csv, validation-accuracy.png (bar chart) and best-model.zip (the model with the highest validation
+        accuracy; choosing on validation makes its figure optimistic, so pass --test-data for an unbiased one).
+        """;
+
+    public int Run(Arguments args)
+    {
+        var optimizers = List(args.Take("--optimizer"), "--optimizer", "adam", s =>
+            Enum.TryParse<TorchOptimizerKind>(s, ignoreCase: true, out var v) && Enum.IsDefined(v) ? v : (TorchOptimizerKind?)null,
+            "adam, sgd or adamw");
+        var rates = List(args.Take("--lr"), "--lr", "0.001", s =>
+            double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0 && double.IsFinite(v) ? v : (double?)null,
+            "positive numbers");
+        var batches = List(args.Take("--batch-size"), "--batch-size", "64", s =>
+            int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : (int?)null,
+            "positive integers");
+        if (args.String("--seeds") is not null)
+            throw new UsageException("sweep runs one seed per combination: use --seed N instead of --seeds.");
+        var (experiment, template, seeds, output) = M2Command.Parse(args, Path.Combine("runs", "sweep-m2"));
+        args.EnsureAllUsed();
+        experiment.Seed = seeds[0];
+        IReadOnlyList<SweepPoint> points;
+        try
+        {
+            points = Milestone2Sweep.Grid(optimizers, rates, batches);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
+        var binary = experiment.Classes is { Count: 2 };
+        AnsiConsole.MarkupLineInterpolated($"[bold]Sweep of {points.Count} runs[/] into {output}");
+        var result = Milestone2Sweep.Run(experiment, template, points, output, (point, run, options) =>
+            TrainingDisplay.RunTorch($"{point.Name}", options.EpochsFor(binary), (epochs, log) =>
+            {
+                options.Progress = epochs;
+                return Milestone2.Run(run, options, log);
+            }));
+        CompareCommand.Print(result.Runs, result.BestIndex, markdown: false);
+        AnsiConsole.WriteLine($"Best: {result.Best.Name} ({result.Best.Accuracy.ToString("P2", CultureInfo.InvariantCulture)}); wrote {string.Join(", ", result.Files.Select(Path.GetFileName))} in {output}");
+        return 0;
+    }
+
+    private static List<T> List<T>(string? text, string option, string fallback, Func<string, T?> parse, string expected) where T : struct
+    {
+        var items = (text ?? fallback).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (items.Length == 0)
+            throw new UsageException($"Option {option} needs a comma-separated list of {expected}.");
+        return items.Select(s => parse(s) ?? throw new UsageException($"Option {option}: '{s}' is not one of {expected}.")).ToList();
+    }
+}
+
+/// <summary><c>mlpipelines compare</c>: the summary table of finished runs.</summary>
+internal sealed class CompareCommand : ICommand
+{
+    public string Name => "compare";
+
+    public string Summary => "Summary table (accuracy, F1, precision, recall, loss, train time) of finished runs.";
+
+    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--markdown" };
+
+    public string Usage => """
+        mlpipelines compare RUN_DIR... [--markdown]
+
+        Reads metrics.json of each run folder and prints the validation accuracy, F1, precision, recall, loss and
+        training time, the best run (highest accuracy, then lowest loss) marked. --markdown prints a Markdown table.
+        """;
+
+    public int Run(Arguments args)
+    {
+        var markdown = args.Flag("--markdown");
+        args.EnsureAllUsed();
+        if (args.Positionals.Count == 0)
+            throw new UsageException("Give at least one run folder (holding metrics.json).");
+        var runs = args.Positionals.Select(p => RunSummary.Read(p)).ToList();
+        var names = runs.GroupBy(r => r.Name).Where(g => g.Count() > 1).Select(g => g.Key).ToHashSet();
+        if (names.Count > 0)
+            runs = runs.Select((r, i) => names.Contains(r.Name) ? r with { Name = args.Positionals[i] } : r).ToList();
+        Print(runs, RunComparison.Best(runs), markdown);
+        return 0;
+    }
+
+    internal static void Print(IReadOnlyList<RunSummary> runs, int best, bool markdown)
+    {
+        if (markdown)
+        {
+            Console.Out.Write(RunComparison.ToMarkdown(runs, best));
+            return;
+        }
+        var table = new Table().AddColumns(RunComparison.Headers.Select(h => new TableColumn(Markup.Escape(h))).ToArray());
+        foreach (var column in table.Columns.Skip(1))
+            column.RightAligned();
+        var rows = RunComparison.Rows(runs, best);
+        for (var i = 0; i < rows.Count; i++)
+            table.AddRow(rows[i].Select(c => i == best ? $"[bold green]{Markup.Escape(c)}[/]" : Markup.Escape(c)).ToArray());
+        AnsiConsole.Write(table);
+    }
+}

@@ -1,0 +1,144 @@
+using MLPipelines.Pipelines.ImageClassification;
+using MLPipelines.Torch.Nets;
+using MLPipelines.Torch.Training;
+using MLPipelines.Trainers.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MLPipelines.Pipelines.Milestones;
+
+/// <summary>
+/// Options of <see cref="Milestone2"/>. Settings left null take the course's default for the task (two classes or
+/// more); the rest have one default for both.
+/// </summary>
+public sealed class Milestone2Options
+{
+    /// <summary>Hidden layer widths; null for [128] with two classes and [128, 64] with more. The default value is null.</summary>
+    public IReadOnlyList<int>? HiddenLayers { get; set; }
+
+    /// <summary>Dropout after each hidden ReLU; null for 0 with two classes and 0.2 with more. The default value is null.</summary>
+    public double? Dropout { get; set; }
+
+    /// <summary>Maximum number of epochs; null for 100 with two classes and 150 with more. The default value is null.</summary>
+    public int? Epochs { get; set; }
+
+    /// <summary>The optimiser. The default value is <see cref="TorchOptimizerKind.Adam"/>.</summary>
+    public TorchOptimizerKind Optimizer { get; set; } = TorchOptimizerKind.Adam;
+
+    /// <summary>The initial learning rate. The default value is 0.001.</summary>
+    public double LearningRate { get; set; } = 0.001;
+
+    /// <summary>Rows per mini-batch. The default value is 64.</summary>
+    public int BatchSize { get; set; } = 64;
+
+    /// <summary>Weight decay (L2 for Adam and SGD, decoupled for AdamW). The default value is 1e-4.</summary>
+    public double WeightDecay { get; set; } = 1e-4;
+
+    /// <summary>The learning-rate schedule; null for a step schedule halving the rate every 40 epochs. The default value is null.</summary>
+    public TorchLearningRateSchedule? Schedule { get; set; }
+
+    /// <summary>
+    /// Early-stopping patience in epochs on a stratified hold-out of the training split
+    /// (<see cref="TorchClassifierTraining.DefaultEarlyStoppingHoldout"/>); 0 trains all epochs. The default value is 15.
+    /// </summary>
+    public int EarlyStoppingPatience { get; set; } = 15;
+
+    /// <summary>
+    /// Random shifts of the training images by up to this many pixels (<see cref="RandomCropWithPadding"/>), the
+    /// Torch counterpart of Milestone 1's random shifts; 0 for none. The default value is 2.
+    /// </summary>
+    public int Shift { get; set; } = 2;
+
+    /// <summary>"auto", "cpu", "cuda" or "cuda:N" (CUDA falls back to the CPU with a message). The default value is "auto".</summary>
+    public string Device { get; set; } = "auto";
+
+    /// <summary>libtorch intra-op threads; 0 leaves libtorch's setting. The default value is 0.</summary>
+    public int Threads { get; set; }
+
+    /// <summary>Receives one report per epoch. The default value is null.</summary>
+    public IProgress<TorchEpochReport>? Progress { get; set; }
+
+    /// <summary>A shallow copy of these options.</summary>
+    public Milestone2Options Clone() => (Milestone2Options)MemberwiseClone();
+
+    /// <summary>The hidden layers used for a task.</summary>
+    /// <param name="binary">Two classes.</param>
+    public IReadOnlyList<int> HiddenFor(bool binary) => HiddenLayers ?? (binary ? [128] : [128, 64]);
+
+    /// <summary>The dropout used for a task.</summary>
+    /// <param name="binary">Two classes.</param>
+    public double DropoutFor(bool binary) => Dropout ?? (binary ? 0 : 0.2);
+
+    /// <summary>The number of epochs used for a task.</summary>
+    /// <param name="binary">Two classes.</param>
+    public int EpochsFor(bool binary) => Epochs ?? (binary ? 100 : 150);
+
+    /// <summary>The trainer options for a task.</summary>
+    /// <param name="binary">Two classes.</param>
+    /// <param name="imageShape">[C, H, W] of the feature vector.</param>
+    /// <param name="seed">Seed of initialisation, shuffling, augmentation, dropout and the hold-out.</param>
+    /// <param name="log">Receives informational messages (device fallback).</param>
+    public TorchTrainerOptions ToTrainerOptions(bool binary, int[] imageShape, int seed, IProgress<string>? log = null)
+    {
+        if (Shift < 0)
+            throw new ArgumentException($"Shift must be non-negative, got {Shift}.", nameof(Shift));
+        var epochs = EpochsFor(binary);
+        return new TorchTrainerOptions
+        {
+            ImageShape = imageShape,
+            Optimizer = Optimizer,
+            LearningRate = LearningRate,
+            BatchSize = BatchSize,
+            WeightDecay = WeightDecay,
+            Schedule = Schedule ?? TorchLearningRateSchedule.Step(40, 0.5),
+            Epochs = epochs,
+            EarlyStoppingPatience = EarlyStoppingPatience,
+            Seed = seed,
+            Threads = Threads,
+            Device = Device,
+            Augmentation = Shift > 0 ? [new RandomCropWithPadding(Shift)] : [],
+            Progress = Progress,
+            Log = log,
+        };
+    }
+}
+
+/// <summary>
+/// Milestone 2: the course's MLPs in TorchSharp inside the same ML.NET chain as Milestone 1 (images → 28x28 grey
+/// pixels → standardisation → network): two classes train 784-128-2 (ReLU, softmax cross-entropy), more train
+/// 784-128-64-K (ReLU, dropout 0.2); Adam (lr 0.001), batch 64, step schedule, early stopping on a hold-out of
+/// the training split and random shifts of up to 2 pixels.
+/// </summary>
+public static class Milestone2
+{
+    /// <summary>Runs the milestone.</summary>
+    /// <param name="experiment">Dataset, split and output options (Producer "m2" when left at "m1").</param>
+    /// <param name="options">Network and training options; null for the defaults.</param>
+    /// <param name="log">Receives one line per stage.</param>
+    public static ExperimentResult Run(ExperimentOptions experiment, Milestone2Options? options = null, IProgress<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(experiment);
+        var o = options ?? new Milestone2Options();
+        var run = experiment.Clone();
+        if (run.Producer == "m1")
+            run.Producer = "m2";
+        var shape = ImageClassificationExperiment.ImageShape(run);
+        var inputs = shape[0] * shape[1] * shape[2];
+        return ImageClassificationExperiment.Run(run, (train, validation, binary, classes) =>
+        {
+            var hidden = o.HiddenFor(binary);
+            var dropout = o.DropoutFor(binary);
+            var trainer = o.ToTrainerOptions(binary, shape, run.Seed, log);
+            var step = TorchClassifierTraining.Create((_, outputs) => nn.Sequential(
+                ("flatten", nn.Flatten()),
+                ("mlp", MlpNet.Create([inputs, .. hidden, outputs], dropout))), trainer);
+            var trained = step(train, validation, binary, classes);
+            var details = new Dictionary<string, object>(trained.Details!)
+            {
+                ["network"] = string.Join("-", new[] { inputs }.Concat(hidden).Append(binary ? 2 : classes.Count)),
+                ["dropout"] = dropout,
+            };
+            return trained with { Details = details };
+        }, log);
+    }
+}
