@@ -33,7 +33,7 @@ public sealed class DenseNet : Backbone
         GrowthRate = growthRate;
         var list = new List<(string, nn.Module<Tensor, Tensor>)>
         {
-            ("conv0", HeInit.Conv(nn.Conv2d(3, numInitFeatures, 7, stride: 2, padding: 3, bias: false))),
+            ("conv0", KaimingFanIn(nn.Conv2d(3, numInitFeatures, 7, stride: 2, padding: 3, bias: false))),
             ("norm0", nn.BatchNorm2d(numInitFeatures)),
             ("relu0", nn.ReLU()),
             ("pool0", nn.MaxPool2d(3, stride: 2, padding: 1)),
@@ -56,7 +56,7 @@ public sealed class DenseNet : Backbone
                 list.Add(("transition" + n, nn.Sequential(
                     ("norm", nn.BatchNorm2d(channels)),
                     ("relu", nn.ReLU()),
-                    ("conv", HeInit.Conv(nn.Conv2d(channels, channels / 2, 1, bias: false))),
+                    ("conv", KaimingFanIn(nn.Conv2d(channels, channels / 2, 1, bias: false))),
                     ("pool", nn.AvgPool2d(2, stride: 2)))));
                 prefixes.Add($"features.transition{n}.");
                 channels /= 2;
@@ -75,6 +75,13 @@ public sealed class DenseNet : Backbone
         stages = stageList;
         RegisterComponents();
         InitializeStages();
+    }
+
+    /// <summary>torchvision's DenseNet initialisation: Kaiming normal, fan_in, ReLU gain (fan_out would amplify the 1x1 bottlenecks' inputs 8x per layer).</summary>
+    internal static Conv2d KaimingFanIn(Conv2d conv)
+    {
+        nn.init.kaiming_normal_(conv.weight!);
+        return conv;
     }
 
     /// <summary>Layers per dense block (e.g. [6, 12, 24, 16] for DenseNet-121).</summary>
@@ -160,10 +167,10 @@ public sealed class DenseLayer : nn.Module<Tensor, Tensor>, IOnnxExportable
     {
         norm1 = nn.BatchNorm2d(inChannels);
         relu1 = nn.ReLU();
-        conv1 = HeInit.Conv(nn.Conv2d(inChannels, bnSize * growthRate, 1, bias: false));
+        conv1 = DenseNet.KaimingFanIn(nn.Conv2d(inChannels, bnSize * growthRate, 1, bias: false));
         norm2 = nn.BatchNorm2d(bnSize * growthRate);
         relu2 = nn.ReLU();
-        conv2 = HeInit.Conv(nn.Conv2d(bnSize * growthRate, growthRate, 3, padding: 1, bias: false));
+        conv2 = DenseNet.KaimingFanIn(nn.Conv2d(bnSize * growthRate, growthRate, 3, padding: 1, bias: false));
         RegisterComponents();
     }
 
