@@ -9,6 +9,7 @@ internal static class Program
     private static readonly ICommand[] Commands =
     [
         new M1Command(),
+        new M3TransferCommand(),
         new PredictCommand(),
         new DataDownloadCommand(),
     ];
