@@ -13,6 +13,7 @@ internal static class Program
         new M3CnnCommand(),
         new SweepCommand(),
         new CompareCommand(),
+        new M3TransferCommand(),
         new PredictCommand(),
         new DataDownloadCommand(),
     ];

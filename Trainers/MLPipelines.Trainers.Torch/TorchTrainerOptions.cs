@@ -75,6 +75,9 @@ public sealed class TorchTrainerOptions
     /// <summary>Whether training continues from <see cref="CheckpointPath"/> when it exists. The default value is false.</summary>
     public bool Resume { get; set; }
 
+    /// <summary>Transfer-learning strategy for a Backbone module (see <see cref="TorchTrainingOptions.Transfer"/>); null for none. The default value is null.</summary>
+    public TorchTransferOptions? Transfer { get; set; }
+
     /// <summary>Receives one report per finished epoch. The default value is null.</summary>
     public IProgress<TorchEpochReport>? Progress { get; set; }
 
@@ -104,6 +107,7 @@ public sealed class TorchTrainerOptions
         Augmentation = Augmentation,
         CheckpointPath = CheckpointPath,
         Resume = Resume,
+        Transfer = Transfer,
         Progress = Progress,
         Log = Log,
     };

@@ -121,17 +121,38 @@ public static class ImageClassificationExperiment
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(training);
         options.Validate();
-        var ml = new MLContext(options.Seed);
         var folder = DatasetLocator.ResolveDataset(options.Dataset, options.DataRoot);
         var classFilter = options.Classes is { Count: > 0 } ? options.Classes : null;
         var loader = options.Loader ?? DefaultLoader(options.Dataset);
         var dataset = loader(folder, classFilter);
-        var classes = dataset.Classes;
+        return Run(options, dataset.Items, dataset.Classes, training, log);
+    }
+
+    /// <summary>
+    /// Runs the experiment on images that are already listed (e.g. by a custom loader), instead of resolving
+    /// <see cref="ExperimentOptions.DataRoot"/>/<see cref="ExperimentOptions.Dataset"/>; <see cref="ExperimentOptions.Classes"/>
+    /// is not used.
+    /// </summary>
+    /// <param name="options">Split, preprocessing and output options.</param>
+    /// <param name="items">The images and their labels.</param>
+    /// <param name="classes">Class names in label order (index 1 is the positive class when there are two).</param>
+    /// <param name="training">Trains the classifier on the preprocessed data.</param>
+    /// <param name="log">Receives one line per stage.</param>
+    /// <param name="testItems">Images of a separate test split, or null (then <see cref="ExperimentOptions.TestData"/> is loaded with the dataset's loader when set).</param>
+    public static ExperimentResult Run(ExperimentOptions options, IReadOnlyList<ImageItem> items, IReadOnlyList<string> classes,
+        ClassifierTraining training, IProgress<string>? log = null, IReadOnlyList<ImageItem>? testItems = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(classes);
+        ArgumentNullException.ThrowIfNull(training);
+        options.Validate();
         if (classes.Count < 2)
-            throw new ArgumentException($"At least two classes are needed; '{folder}' gave {classes.Count}.", nameof(options));
+            throw new ArgumentException($"At least two classes are needed, got {classes.Count}.", nameof(classes));
+        var ml = new MLContext(options.Seed);
         var binary = classes.Count == 2;
-        var split = DataSplit.Stratified(dataset.Items, i => i.Label, options.ValidationFraction, 0, options.Seed);
-        log?.Report($"{dataset.Items.Count} images, {classes.Count} classes ({Abbreviate(classes)}); " +
+        var split = DataSplit.Stratified(items, i => i.Label, options.ValidationFraction, 0, options.Seed);
+        log?.Report($"{items.Count} images, {classes.Count} classes ({Abbreviate(classes)}); " +
                     $"train {split.Train.Count}, validation {split.Validation.Count}");
 
         var labels = new LabelEncoding(ml, classes, binary);
@@ -140,7 +161,7 @@ public static class ImageClassificationExperiment
 
         var preprocessing = CreatePreprocessing(ml, options);
         var stopwatch = new Stopwatch();
-        var (pre, trained) = NamingCorruptImages(dataset.Items, () =>
+        var (pre, trained) = NamingCorruptImages(items, () =>
         {
             log?.Report("Fitting preprocessing (decoding images)");
             var pre = preprocessing.Fit(trainRaw);
@@ -173,11 +194,13 @@ public static class ImageClassificationExperiment
         log?.Report("Evaluating");
         var (validation, validationRows) = Evaluate(ml, model, validationRaw, split.Validation, binary, classes);
         ClassificationReport? test = null;
-        if (options.TestData is not null)
+        var testList = testItems ?? (options.TestData is not null
+            ? (options.Loader ?? DefaultLoader(options.Dataset))(Path.GetFullPath(options.TestData), classes).Items
+            : null);
+        if (testList is not null)
         {
-            var testSet = loader(Path.GetFullPath(options.TestData), classes);
-            var testRaw = labels.ToDataView(testSet.Items);
-            (test, _) = Evaluate(ml, model, testRaw, testSet.Items, binary, classes);
+            var testRaw = labels.ToDataView(testList);
+            (test, _) = Evaluate(ml, model, testRaw, testList, binary, classes);
         }
 
         var metrics = new MetricsDocument

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MLPipelines.Torch.Transfer;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -72,7 +73,12 @@ public sealed class TorchClassifierTrainer
         var toDispose = new List<IDisposable>();
         try
         {
+            var backbone = module as Backbone;
+            if (o.Transfer is not null && backbone is null)
+                throw new ArgumentException(
+                    $"Transfer learning needs a Backbone module (ResNet, DenseNet); the factory returned {module.GetType().Name}.", nameof(TorchTrainingOptions.Transfer));
             module.to(device);
+            // Every parameter goes to the optimiser; frozen ones get no gradient and are skipped by its step.
             var parameters = module.parameters().ToList();
             if (parameters.Count == 0)
                 throw new ArgumentException("The module has no parameters to train.", nameof(train));
@@ -114,6 +120,8 @@ public sealed class TorchClassifierTrainer
                 int epoch = state.Epoch + 1;
                 var epochClock = Stopwatch.StartNew();
                 double lr = optimizer.ParamGroups.First().LearningRate;
+                if (o.Transfer is not null)
+                    ApplyTransferStage(backbone!, epoch);
                 var (loss, accuracy, rows, seconds) = TrainEpoch(module, optimizer, train, xTrain, yTrain, epoch, maxLabel, classCount, device, cancellationToken);
                 trainPassSeconds += seconds;
                 trainRows += rows;
@@ -197,6 +205,17 @@ public sealed class TorchClassifierTrainer
         using var x = ToDevice(data, device, out var y);
         using (y)
             return EvaluateTensors(module, x, y, data, batchSize);
+    }
+
+    private void ApplyTransferStage(Backbone backbone, int epoch)
+    {
+        int stages = Options.Transfer!.TrainableStagesAt(epoch, backbone.Stages.Count);
+        if (epoch > 1 && stages == backbone.TrainableStageCount)
+            return;
+        backbone.SetTrainableStages(stages);
+        var names = backbone.Stages.Skip(backbone.Stages.Count - stages).Select(s => s.Name);
+        Options.Log?.Report(FormattableString.Invariant(
+            $"Epoch {epoch}: trainable = head{(stages > 0 ? " + " + string.Join(", ", names) : "")} ({backbone.TrainableParameterNames().Count} parameter tensors)."));
     }
 
     private void CheckData(TorchDataset train, TorchDataset? validation)
@@ -392,7 +411,7 @@ public sealed class TorchClassifierTrainer
     {
         var o = Options;
         return FormattableString.Invariant(
-            $"rows={train.Count};features={train.FeatureCount};batch={o.BatchSize};seed={o.Seed};optimizer={o.Optimizer};lr={o.LearningRate:R};schedule={o.Schedule}");
+            $"rows={train.Count};features={train.FeatureCount};batch={o.BatchSize};seed={o.Seed};optimizer={o.Optimizer};lr={o.LearningRate:R};schedule={o.Schedule}{(o.Transfer is null ? "" : ";transfer=" + o.Transfer)}");
     }
 
     private void SaveCheckpoint(string path, TorchDataset train, nn.Module<Tensor, Tensor> module, optim.Optimizer optimizer,

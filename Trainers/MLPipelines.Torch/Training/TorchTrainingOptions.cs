@@ -168,6 +168,12 @@ public sealed class TorchTrainingOptions
     /// </summary>
     public bool Resume { get; set; }
 
+    /// <summary>
+    /// Transfer learning: freezes and unfreezes the stages of a <see cref="Transfer.Backbone"/> module per epoch
+    /// (<see cref="TransferStrategy"/>); null trains every parameter of any module. The default value is null.
+    /// </summary>
+    public TorchTransferOptions? Transfer { get; set; }
+
     /// <summary>Receives one report per finished epoch. The default value is null.</summary>
     public IProgress<TorchEpochReport>? Progress { get; set; }
 
@@ -175,7 +181,12 @@ public sealed class TorchTrainingOptions
     public IProgress<string>? Log { get; set; }
 
     /// <summary>A shallow copy of these options.</summary>
-    public TorchTrainingOptions Clone() => (TorchTrainingOptions)MemberwiseClone();
+    public TorchTrainingOptions Clone()
+    {
+        var copy = (TorchTrainingOptions)MemberwiseClone();
+        copy.Transfer = Transfer?.Clone();
+        return copy;
+    }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     internal void Validate()
@@ -205,6 +216,7 @@ public sealed class TorchTrainingOptions
             throw new ArgumentException("Resume needs a CheckpointPath.", nameof(Resume));
         if (CheckpointPath is not null && string.IsNullOrWhiteSpace(CheckpointPath))
             throw new ArgumentException("CheckpointPath must be a file path or null.", nameof(CheckpointPath));
+        Transfer?.Validate();
         string device = (Device ?? "").Trim().ToLowerInvariant();
         bool deviceOk = device is "" or "auto" or "cpu" or "cuda"
             || (device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device.AsSpan(5), out int index) && index >= 0);

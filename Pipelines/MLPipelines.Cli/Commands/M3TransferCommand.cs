@@ -1,0 +1,79 @@
+using System.Globalization;
+using MLPipelines.Pipelines.ImageClassification;
+using MLPipelines.Pipelines.Milestones;
+using MLPipelines.Torch.Training;
+using Spectre.Console;
+
+namespace MLPipelines.Cli.Commands;
+
+/// <summary><c>mlpipelines m3-transfer</c>: transfer learning with a pretrained backbone.</summary>
+internal sealed class M3TransferCommand : ICommand
+{
+    public string Name => "m3-transfer";
+
+    public string Summary => "Milestone 3: transfer learning (ResNet-18/50, DenseNet-121; frozen, fine-tuned or progressive).";
+
+    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--no-augment" };
+
+    public string Usage => """
+        mlpipelines m3-transfer --data DIR [--backbone resnet18|resnet50|densenet121] [--strategy frozen|finetune|progressive]
+                                [--weights FILE|none] [--image-size 224] [--epochs 10] [--batch-size 32] [--lr 0.001]
+                                [--step-size 7] [--dropout P] [--unfreeze 3,5,7,9,11] [--threads N] [--no-augment]
+                                [--validation-fraction 0.2] [--seed 1] [--out DIR] [--test-data DIR]
+
+        Fine-tunes a pretrained backbone with a new linear head inside an ML.NET chain (images -> RGB pixels / 255 ->
+        network exported to ONNX) on a stratified split, and writes to --out (default runs/m3): model.zip,
+        metrics.json, loss-curve.png, accuracy-curve.png, confusion-matrix.png, predictions.csv.
+          --data DIR       the dataset folder: Stanford Cars' CSV layout (anno_train.csv, names.csv, cars_train/) or
+                           one sub-folder per class
+          --weights        resnet18 defaults to ML.NET's pretrained ResNet18.onnx (NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18);
+                           a .pth/.safetensors torchvision state dict for the others; "none" for random weights
+          --strategy       frozen: only the head trains; finetune: everything trains (dropout 0.5, augmentation);
+                           progressive: head first, then layer4, layer3, ... at the --unfreeze epochs
+        Optimiser Adam (lr 0.001), StepLR(step 7, gamma 0.1).
+        """;
+
+    public int Run(Arguments args)
+    {
+        var data = args.String("--data") ?? Environment.GetEnvironmentVariable("MLPIPELINES_DATA")
+            ?? throw new UsageException("--data DIR is required (the dataset folder).");
+        var experiment = new ExperimentOptions
+        {
+            DataRoot = data,
+            ImageSize = args.Int("--image-size", 224, 32, 1024),
+            ValidationFraction = args.Double("--validation-fraction", 0.2),
+            Seed = args.Int("--seed", 1),
+            OutputDirectory = args.String("--out") ?? Path.Combine("runs", "m3"),
+            TestData = args.String("--test-data"),
+            Producer = "m3-transfer",
+        };
+        var strategy = (args.String("--strategy") ?? "frozen").ToLowerInvariant() switch
+        {
+            "frozen" => TransferStrategy.Frozen,
+            "finetune" or "fine-tune" => TransferStrategy.FineTune,
+            "progressive" => TransferStrategy.Progressive,
+            var s => throw new UsageException($"--strategy must be frozen, finetune or progressive, got '{s}'."),
+        };
+        var dropoutText = args.String("--dropout");
+        var transfer = new TransferOptions
+        {
+            Backbone = args.String("--backbone") ?? "resnet18",
+            Strategy = strategy,
+            Weights = args.String("--weights"),
+            Epochs = args.Int("--epochs", 10, 1),
+            BatchSize = args.Int("--batch-size", 32, 2),
+            LearningRate = args.Double("--lr", 1e-3),
+            StepSize = args.Int("--step-size", 7, 1),
+            Dropout = dropoutText is null ? null : double.Parse(dropoutText, CultureInfo.InvariantCulture),
+            Augment = args.Flag("--no-augment") ? false : null,
+            UnfreezeEpochs = args.IntList("--unfreeze") ?? [3, 5, 7, 9, 11],
+            Threads = args.Int("--threads", 0, 0),
+            Progress = new SynchronousProgress<TorchEpochReport>(r => AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  epoch {r.Epoch}: loss {r.TrainLoss:F4} acc {r.TrainAccuracy:P1} val loss {r.ValidationLoss:F4} val acc {r.ValidationAccuracy:P1} lr {r.LearningRate:G3} {r.Seconds:F0} s ({r.ImagesPerSecond:F1} images/s)"))),
+        };
+        args.EnsureAllUsed();
+        var result = Milestone3Transfer.Run(experiment, transfer, new SynchronousProgress<string>(s => AnsiConsole.WriteLine(s)));
+        M1Command.PrintResult(result);
+        return 0;
+    }
+}

@@ -1,0 +1,107 @@
+using MLPipelines.Tests.Torch.Training;
+using MLPipelines.Torch.Training;
+using MLPipelines.Torch.Transfer;
+using TorchSharp;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+
+namespace MLPipelines.Tests.Torch.Transfer;
+
+/// <summary>Frozen, fine-tuning and progressive strategies of <see cref="TorchClassifierTrainer"/>.</summary>
+public sealed class TransferStrategyTests(ITestOutputHelper output)
+{
+    private sealed class Sync<T>(Action<T> action) : IProgress<T>
+    {
+        public void Report(T value) => action(value);
+    }
+
+    private static Dictionary<string, Tensor> Snapshot(nn.Module m) =>
+        m.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
+
+    private static bool Same(Tensor a, Tensor b) => a.equal(b).all().item<bool>();
+
+    private static TorchDataset Data() => TrainingFixtures.Blobs(24, 3 * 32 * 32, 3, seed: 5, noise: 0.5, imageShape: [3, 32, 32]);
+
+    [TorchFact]
+    public void Frozen_BackboneUnchanged_HeadTrained()
+    {
+        ResNet? net = null;
+        Dictionary<string, Tensor>? initial = null;
+        var options = new TorchTrainingOptions
+        {
+            Epochs = 2, BatchSize = 8, LearningRate = 1e-2, Threads = 2, Device = "cpu",
+            Transfer = new TorchTransferOptions { Strategy = TransferStrategy.Frozen },
+        };
+        var trainer = new TorchClassifierTrainer(() =>
+        {
+            net = ResNet.ResNet18(3);
+            initial = Snapshot(net);
+            return net;
+        }, options);
+        var result = trainer.Train(Data(), classCount: 3);
+        var final = result.Module.state_dict();
+        int unchanged = 0;
+        foreach (var (k, v) in initial!)
+        {
+            if (k.StartsWith("fc.", StringComparison.Ordinal))
+                Assert.False(Same(v, final[k]), $"head {k} did not change");
+            else
+            {
+                Assert.True(Same(v, final[k]), $"frozen {k} changed");
+                unchanged++;
+            }
+        }
+        Assert.Equal(["fc.weight", "fc.bias"], net!.TrainableParameterNames());
+        output.WriteLine($"{unchanged} backbone entries (parameters and BN statistics) unchanged; head changed; losses {string.Join(", ", result.History.Epochs.Select(e => e.TrainLoss.ToString("F3")))}");
+    }
+
+    [TorchFact]
+    public void Progressive_TrainableSetChangesAtScheduledEpochs()
+    {
+        ResNet? net = null;
+        Dictionary<string, Tensor>? initial = null;
+        var perEpoch = new List<IReadOnlyList<string>>();
+        var log = new List<string>();
+        var options = new TorchTrainingOptions
+        {
+            Epochs = 4, BatchSize = 8, LearningRate = 1e-3, Threads = 2, Device = "cpu",
+            Schedule = TorchLearningRateSchedule.Step(7, 0.1),
+            Transfer = new TorchTransferOptions { Strategy = TransferStrategy.Progressive, UnfreezeEpochs = [2, 4] },
+            Progress = new Sync<TorchEpochReport>(_ => perEpoch.Add(net!.TrainableParameterNames())),
+            Log = new Sync<string>(log.Add),
+        };
+        var trainer = new TorchClassifierTrainer(() =>
+        {
+            net = ResNet.ResNet18(3);
+            initial = Snapshot(net);
+            return net;
+        }, options);
+        var result = trainer.Train(Data(), classCount: 3);
+        foreach (var line in log) output.WriteLine(line);
+
+        static string Stage(string n) => n.Split('.')[0];
+        Assert.Equal(4, perEpoch.Count);
+        Assert.Equal(["fc"], perEpoch[0].Select(Stage).Distinct());
+        Assert.Equal(["fc", "layer4"], perEpoch[1].Select(Stage).Distinct().Order());
+        Assert.Equal(perEpoch[1], perEpoch[2]);
+        Assert.Equal(["fc", "layer3", "layer4"], perEpoch[3].Select(Stage).Distinct().Order());
+        Assert.True(perEpoch[0].Count < perEpoch[1].Count && perEpoch[1].Count < perEpoch[3].Count);
+
+        // The optimiser picked up the newly trainable stages; the still-frozen ones did not move.
+        var final = result.Module.state_dict();
+        Assert.False(Same(initial!["layer4.1.conv2.weight"], final["layer4.1.conv2.weight"]));
+        Assert.False(Same(initial["layer3.0.conv1.weight"], final["layer3.0.conv1.weight"]));
+        Assert.True(Same(initial["layer2.0.conv1.weight"], final["layer2.0.conv1.weight"]));
+        Assert.True(Same(initial["bn1.running_mean"], final["bn1.running_mean"]));
+        Assert.True(Same(initial["conv1.weight"], final["conv1.weight"]));
+    }
+
+    [TorchFact]
+    public void Transfer_NeedsABackbone()
+    {
+        var options = new TorchTrainingOptions { Epochs = 1, Transfer = new TorchTransferOptions { Strategy = TransferStrategy.Frozen } };
+        var trainer = new TorchClassifierTrainer(() => TrainingFixtures.SmallNet(3 * 32 * 32, 8, 3), options);
+        var e = Assert.Throws<ArgumentException>(() => trainer.Train(Data(), classCount: 3));
+        Assert.Contains("Backbone", e.Message);
+    }
+}
