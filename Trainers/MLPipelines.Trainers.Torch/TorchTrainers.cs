@@ -71,7 +71,7 @@ public abstract class TorchTrainerBase : IEstimator<TorchModel>
                 "EarlyStoppingPatience needs validation data: set ValidationFraction or call Fit(trainData, validationData).",
                 nameof(TorchTrainerOptions.EarlyStoppingPatience));
 
-        var engine = new TorchClassifierTrainer(_moduleFactory, o.ToEngineOptions());
+        var engine = new TorchClassifierTrainer(_moduleFactory, o);
         var result = engine.Train(trainSet, validationSet, o.CancellationToken, classCount: classes.Count);
         try
         {

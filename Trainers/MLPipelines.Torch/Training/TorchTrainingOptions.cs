@@ -95,10 +95,11 @@ public abstract record TorchLearningRateSchedule
 }
 
 /// <summary>
-/// Options of <see cref="TorchClassifierTrainer"/>. They are validated once, when the trainer is created; an
+/// Options of <see cref="TorchClassifierTrainer"/> (ML.NET's <c>TorchTrainerOptions</c> derives from them, adding
+/// columns and the hold-out). They are validated once, when the trainer is created; an
 /// invalid value throws <see cref="ArgumentException"/> naming the option.
 /// </summary>
-public sealed class TorchTrainingOptions
+public class TorchTrainingOptions
 {
     /// <summary>The optimiser. The default value is <see cref="TorchOptimizerKind.Adam"/>.</summary>
     public TorchOptimizerKind Optimizer { get; set; } = TorchOptimizerKind.Adam;
@@ -189,7 +190,7 @@ public sealed class TorchTrainingOptions
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
-    internal void Validate()
+    public virtual void Validate()
     {
         if (!Enum.IsDefined(Optimizer))
             throw new ArgumentException($"Optimizer {Optimizer} is not one of Sgd, Adam, AdamW.", nameof(Optimizer));
