@@ -99,6 +99,29 @@ public sealed class StockLoadTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void TorchSharp_trained_model_zip_loads_with_stock_MLNet()
+    {
+        string[] classes = ["left", "middle", "right"];
+        var data = SyntheticImages.Write(Path.Combine(_root, "data", "sign-language-digits"), classes, perClass: 24, seed: 4, noise: 60);
+        var run = Path.Combine(_root, "m2");
+        RunCli("m2", "--data", Path.GetDirectoryName(data)!, "--classes", "all", "--epochs", "8", "--patience", "0", "--seed", "1", "--out", run);
+
+        var ml = new MLContext(seed: 1);
+        var model = ml.Model.Load(Path.Combine(run, "model.zip"), out _);
+        var expected = ReadPredictions(Path.Combine(run, "predictions.csv"));
+        var rows = expected.Select(p => new TextRow { ImagePath = p.Image, Label = p.True }).ToList();
+        var scored = model.Transform(ml.Data.LoadFromEnumerable(rows));
+        var mapped = ml.Transforms.Conversion.MapKeyToValue("PredictedText", "PredictedLabel").Fit(scored).Transform(scored);
+        var names = mapped.GetColumn<string>("PredictedText").ToArray();
+        var probabilities = mapped.GetColumn<float[]>("Score").ToArray();
+        for (var i = 0; i < expected.Count; i++)
+        {
+            Assert.Equal(expected[i].Predicted, names[i]);
+            Assert.True(Math.Abs(probabilities[i][Array.IndexOf(classes, names[i])] - expected[i].Probability) < 1e-5, $"row {i}");
+        }
+    }
+
+    [Fact]
     public void This_project_carries_no_MLPipelines_assembly()
     {
         var own = typeof(StockLoadTests).Assembly.GetName().Name;
