@@ -214,15 +214,21 @@ public static class Milestone3Knn
             var onnx = OnnxFeatureCut.ReadOnnxFromModelZip(name);
             var model = OnnxModelIO.Parse(onnx);
             var cut = OnnxFeatureCut.FindPooledFeatures(model);
+            // The network's input is the zip's "Features" column, which the embedding chain writes: rename it.
+            const string networkInput = "network_pixels";
+            foreach (var input in model.Graph!.Inputs.Where(i => i.Name == card.FeatureColumn)) input.Name = networkInput;
+            foreach (var node in model.Graph.Nodes)
+                for (int i = 0; i < node.Inputs.Count; i++)
+                    if (node.Inputs[i] == card.FeatureColumn) node.Inputs[i] = networkInput;
             Directory.CreateDirectory(workFolder);
             temporaryFile = Path.Combine(workFolder, $".network-{Environment.ProcessId}.onnx.tmp");
-            File.WriteAllBytes(temporaryFile, onnx);
+            File.WriteAllBytes(temporaryFile, model.ToBytes());
             log?.Report($"{name}: network cut before {cut.HeadNode} at '{cut.TensorName}' ({cut.Size} features)");
             return new BackboneSpec
             {
                 Name = "finetuned:" + Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(name))),
                 ModelPath = temporaryFile,
-                InputName = card.FeatureColumn,
+                InputName = networkInput,
                 OutputName = cut.TensorName,
                 CutAt = cut.TensorName,
                 ImageSize = card.ImageSize,

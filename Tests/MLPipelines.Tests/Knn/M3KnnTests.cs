@@ -190,3 +190,51 @@ public sealed class SimilarTests
         Assert.True(image.Width > image.Height);
     }
 }
+
+public sealed class M3KnnFineTunedTests
+{
+    [MLPipelines.Tests.Torch.TorchFact]
+    public void M3Knn_on_an_m3_transfer_zip_uses_the_network_up_to_its_pooled_features()
+    {
+        using var dir = new TempDir();
+        string data = SyntheticImages.Write(dir.Combine("data"), M3KnnFixture.Classes, perClass: 8, seed: 9);
+        string transferRun = dir.Combine("transfer");
+        Milestone3Transfer.Run(
+            new ExperimentOptions { DataRoot = data, ImageSize = 32, Seed = 1, OutputDirectory = transferRun },
+            new TransferOptions { Backbone = "resnet18", Weights = "none", Epochs = 1, BatchSize = 8, Threads = 2 });
+        string zip = Path.Combine(transferRun, "model.zip");
+
+        // The backbone spec of the zip: the network cut before its fc layer (512 pooled features), pixels / 255 at 32 px.
+        var spec = Milestone3Knn.ResolveBackbone(new KnnExperimentOptions { Backbone = zip }, dir.Path, null, out var temporary);
+        try
+        {
+            Assert.Equal(512, spec.EmbeddingSize);
+            Assert.Equal(32, spec.ImageSize);
+            var paths = Directory.GetFiles(Path.Combine(data, "a")).OrderBy(p => p, StringComparer.Ordinal).Take(3).ToList();
+            using var featurizer = new BatchedFeaturizer(spec);
+            var embeddings = featurizer.Featurize(paths).Embeddings;
+
+            // Manual run: the zip's own ONNX graph cut with CutAtPooledFeatures, fed the m3-transfer preprocessing (RGB / 255).
+            var (cut, _) = OnnxFeatureCut.CutAtPooledFeatures(OnnxModelIO.Parse(OnnxFeatureCut.ReadOnnxFromModelZip(zip)), "pooled_out");
+            var pixels = MLPipelines.Data.ImagePreprocessing.ExtractFeatures(new MLContext(0), paths,
+                new MLPipelines.Data.ImagePreprocessingOptions { ImageSize = 32, Grayscale = false });
+            var manual = OrtRunner.Run(cut.ToBytes(), ("Features", pixels, [paths.Count, 3 * 32 * 32]))["pooled_out"];
+            Assert.Equal([(long)paths.Count, 512L], manual.Shape);
+            for (int i = 0; i < embeddings.Length; i++)
+                Assert.True(Math.Abs(embeddings[i] - manual.Floats![i]) <= 1e-4 * (1 + Math.Abs(manual.Floats[i])), $"slot {i}: {embeddings[i]} vs {manual.Floats[i]}");
+        }
+        finally
+        {
+            if (temporary is not null) File.Delete(temporary);
+        }
+
+        // And the whole command runs on it.
+        var result = Milestone3Knn.Run(
+            new ExperimentOptions { DataRoot = data, Dataset = "synthetic", Seed = 1, OutputDirectory = dir.Combine("knn") },
+            new KnnExperimentOptions { Backbone = zip, K = [3], ChainCheckImages = 3 });
+        Assert.Equal(512, result.EmbeddingSize);
+        Assert.True(File.Exists(dir.Combine("knn", "model.zip")));
+        Assert.Equal(3, (int)MetricsJson.Read(dir.Combine("knn", "metrics.json")).Extra["chain_check_agree"]!);
+        Assert.Empty(Directory.GetFiles(dir.Path, "*.onnx.tmp"));
+    }
+}
