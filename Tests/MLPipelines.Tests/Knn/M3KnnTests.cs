@@ -151,6 +151,25 @@ public sealed class M3KnnTests
     }
 }
 
+public sealed class M3KnnCliTests
+{
+    [Fact]
+    public void M3Knn_cli_runs_on_a_tiny_onnx_backbone_and_rejects_bad_options()
+    {
+        using var dir = new TempDir();
+        string data = SyntheticImages.Write(dir.Combine("data"), M3KnnFixture.Classes, perClass: 6, seed: 2);
+        string backbone = M3KnnFixture.WriteSpatialBackbone(dir.Path);
+        string run = dir.Combine("cli");
+        Assert.Equal(0, MLPipelines.Cli.Program.Main(["m3-knn", "--data", data, "--backbone", backbone, "--k", "3", "--metric", "cosine",
+            "--weighting", "distance", "--out", run, "--cache", dir.Combine("cache")]));
+        var metrics = MetricsJson.Read(Path.Combine(run, "metrics.json"));
+        Assert.Equal("cosine", (string)metrics.Extra["metric"]!);
+        Assert.Equal("distance", (string)metrics.Extra["weighting"]!);
+        Assert.Equal(2, MLPipelines.Cli.Program.Main(["m3-knn", "--data", data, "--metric", "manhattan"]));
+        Assert.Equal(2, MLPipelines.Cli.Program.Main(["m3-knn", "--data", data, "--bogus", "1"]));
+    }
+}
+
 public sealed class SimilarTests
 {
     [Fact]
