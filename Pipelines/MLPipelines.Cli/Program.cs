@@ -14,6 +14,8 @@ internal static class Program
         new SweepCommand(),
         new CompareCommand(),
         new M3TransferCommand(),
+        new M3KnnCommand(),
+        new SimilarCommand(),
         new PredictCommand(),
         new DataDownloadCommand(),
     ];

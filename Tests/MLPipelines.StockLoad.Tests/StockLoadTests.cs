@@ -122,6 +122,35 @@ public sealed class StockLoadTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void M3Knn_model_zip_embeddings_plus_knn_loads_with_stock_MLNet_and_reproduces_predictions()
+    {
+        string[] candidates =
+        [
+            Environment.GetEnvironmentVariable("MLPIPELINES_MODELS") ?? "/nonexistent",
+            Path.Combine(Environment.GetEnvironmentVariable("MLPIPELINES_DATA") ?? "/nonexistent", "..", "models"),
+        ];
+        var models = candidates.FirstOrDefault(d => File.Exists(Path.Combine(d, "mobilenetv2-12-int8.onnx")));
+        if (models is null)
+        {
+            output.WriteLine("SKIPPED: mobilenetv2-12-int8.onnx not found in " + string.Join(" or ", candidates));
+            return;
+        }
+        string[] classes = ["left", "middle", "right"];
+        var data = SyntheticImages.Write(Path.Combine(_root, "data", "bars"), classes, perClass: 8, seed: 4);
+        var run = Path.Combine(_root, "knn");
+        RunCli("m3-knn", "--data", data, "--backbone", "mobilenetv2", "--models", models, "--k", "3", "--metric", "cosine", "--out", run);
+
+        var ml = new MLContext(seed: 1);
+        var model = ml.Model.Load(Path.Combine(run, "model.zip"), out _);
+        var expected = ReadPredictions(Path.Combine(run, "predictions.csv"));
+        var rows = expected.Select(p => new TextRow { ImagePath = p.Image, Label = p.True }).ToList();
+        var scored = model.Transform(ml.Data.LoadFromEnumerable(rows));
+        Assert.Equal(1280, Assert.IsType<VectorDataViewType>(scored.Schema["Features"].Type).Size);
+        var mapped = ml.Transforms.Conversion.MapKeyToValue("PredictedText", "PredictedLabel").Fit(scored).Transform(scored);
+        Assert.Equal(expected.Select(e => e.Predicted), mapped.GetColumn<string>("PredictedText"));
+    }
+
+    [Fact]
     public void This_project_carries_no_MLPipelines_assembly()
     {
         var own = typeof(StockLoadTests).Assembly.GetName().Name;

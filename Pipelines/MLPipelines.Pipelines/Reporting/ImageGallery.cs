@@ -127,6 +127,14 @@ public static class ImageGallery
 
     private static List<string> Wrap(string text, float maxWidth, bool bold)
     {
+        // An explicit line break (e.g. "label\nd = 0.15") keeps each part on its own line, shortened to fit.
+        int newline = text.IndexOf('\n', StringComparison.Ordinal);
+        if (newline >= 0)
+        {
+            return [ChartText.Ellipsize(text[..newline].Trim(), maxWidth, CaptionSize, bold),
+                    ChartText.Ellipsize(text[(newline + 1)..].Replace('\n', ' ').Trim(), maxWidth, CaptionSize, bold)];
+        }
+
         var lines = new List<string>();
         string current = string.Empty;
         foreach (string word in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))

@@ -1,0 +1,97 @@
+using System.Globalization;
+using MLPipelines.Knn;
+using MLPipelines.Pipelines.ImageClassification;
+using MLPipelines.Pipelines.Milestones;
+using Spectre.Console;
+
+namespace MLPipelines.Cli.Commands;
+
+/// <summary><c>mlpipelines m3-knn</c>: k-nearest neighbours on pretrained or fine-tuned embeddings.</summary>
+internal sealed class M3KnnCommand : ICommand
+{
+    public string Name => "m3-knn";
+
+    public string Summary => "Milestone 3: KNN on backbone embeddings (ResNet-18, MobileNetV2, an .onnx, or an m3-transfer model.zip).";
+
+    public IReadOnlySet<string> Flags { get; } = new HashSet<string>();
+
+    public string Usage => """
+        mlpipelines m3-knn --data DIR [--dataset stanford-cars|sign-language-digits] [--backbone resnet18|mobilenetv2|FILE.onnx|MODEL.zip]
+                           [--k 10] [--metric euclidean|cosine] [--weighting uniform|distance] [--seed 1]
+                           [--validation-fraction 0.2] [--out DIR] [--test-data DIR] [--cache DIR] [--batch-size 32]
+                           [--input NAME] [--output NAME] [--models DIR]
+
+        Embeds every image with the backbone (batched ONNX Runtime, cached in --cache), fits the KNN classifier on the
+        training split (the stratified split of the other milestones for the same --seed) and writes to --out
+        (default runs/m3-knn): model.zip (stock ML.NET chain: image -> embeddings -> KNN), knn-index.npz (retrieval
+        index for 'similar'), metrics.json, predictions.csv, confusion-matrix.png (most-confused.csv above 50 classes).
+          --backbone   resnet18 (ML.NET's ImageNet model), mobilenetv2 (mobilenetv2-12-int8.onnx in --models or
+                       ../shared/models), FILE.onnx (--input/--output names, default input/output: a torchvision
+                       export, ImageNet normalisation, 224 px), or MODEL.zip from m3-transfer (its network up to the
+                       pooled features)
+          --k, --metric  comma-separated lists run a grid into OUT/<metric>-k<K>/ and write results.md/results.csv
+        """;
+
+    public int Run(Arguments args)
+    {
+        var data = args.String("--data") ?? Environment.GetEnvironmentVariable("MLPIPELINES_DATA")
+            ?? throw new UsageException("--data DIR is required (the dataset folder).");
+        var experiment = new ExperimentOptions
+        {
+            DataRoot = data,
+            Dataset = args.String("--dataset") ?? "stanford-cars",
+            ValidationFraction = args.Double("--validation-fraction", 0.2),
+            Seed = args.Int("--seed", 1),
+            OutputDirectory = args.String("--out") ?? Path.Combine("runs", "m3-knn"),
+            TestData = args.String("--test-data"),
+            Producer = "m3-knn",
+        };
+        var metrics = (args.String("--metric") ?? "euclidean").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(m => m.ToLowerInvariant() switch
+            {
+                "euclidean" => KnnMetric.Euclidean,
+                "cosine" => KnnMetric.Cosine,
+                _ => throw new UsageException($"--metric must be euclidean or cosine (or a comma-separated list), got '{m}'."),
+            }).Distinct().ToList();
+        var weighting = (args.String("--weighting") ?? "uniform").ToLowerInvariant() switch
+        {
+            "uniform" => KnnWeighting.Uniform,
+            "distance" => KnnWeighting.Distance,
+            var w => throw new UsageException($"--weighting must be uniform or distance, got '{w}'."),
+        };
+        var ks = args.IntList("--k") ?? [10];
+        if (ks.Any(k => k < 1)) throw new UsageException("--k values must be at least 1.");
+        var knn = new KnnExperimentOptions
+        {
+            Backbone = args.String("--backbone") ?? "resnet18",
+            InputName = args.String("--input") ?? "input",
+            OutputName = args.String("--output") ?? "output",
+            ModelsFolder = args.String("--models"),
+            K = ks.Distinct().ToList(),
+            Metrics = metrics,
+            Weighting = weighting,
+            CacheDirectory = args.String("--cache"),
+            BatchSize = args.Int("--batch-size", 32, 1, 1024),
+        };
+        args.EnsureAllUsed();
+        KnnExperimentResult result = null!;
+        AnsiConsole.Progress().AutoClear(true).Start(ctx =>
+        {
+            var task = ctx.AddTask("Embedding images", maxValue: 1);
+            knn.FeaturizeProgress = new SynchronousProgress<int>(n =>
+            {
+                task.Description = string.Create(CultureInfo.InvariantCulture, $"Embedding images: {n} done");
+            });
+            task.IsIndeterminate = true;
+            result = Milestone3Knn.Run(experiment, knn, new SynchronousProgress<string>(s =>
+            {
+                AnsiConsole.WriteLine(s);
+            }));
+            task.StopTask();
+        });
+        AnsiConsole.WriteLine();
+        AnsiConsole.WriteLine(result.ResultsTable);
+        AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Outputs in {experiment.OutputDirectory}"));
+        return 0;
+    }
+}
