@@ -32,8 +32,11 @@ public sealed class KnnExperimentOptions
     /// <summary>Feature output of a FILE.onnx backbone (with ImageNet normalisation, 224 px). The default value is "output".</summary>
     public string OutputName { get; set; } = "output";
 
-    /// <summary>Folder searched for mobilenetv2-12-int8.onnx; null tries ../shared/models and /work/shared/models. The default value is null.</summary>
+    /// <summary>Folder searched for mobilenetv2-12-int8.onnx; null tries $MLPIPELINES_MODELS, then ../shared/models. The default value is null.</summary>
     public string? ModelsFolder { get; set; }
+
+    /// <summary>Environment variable naming the folder that holds shared pretrained models (e.g. mobilenetv2-12-int8.onnx): MLPIPELINES_MODELS.</summary>
+    public const string ModelsEnvironmentVariable = "MLPIPELINES_MODELS";
 
     /// <summary>Neighbour counts; more than one value (or more than one metric) runs a grid. The default value is [10].</summary>
     public IReadOnlyList<int> K { get; set; } = [10];
@@ -201,7 +204,9 @@ public static class Milestone3Knn
             case "resnet18":
                 return BackboneSpec.ResNet18();
             case "mobilenetv2":
-                string[] folders = knn.ModelsFolder is not null ? [knn.ModelsFolder] : [Path.Combine("..", "shared", "models"), "/work/shared/models"];
+                string[] folders = knn.ModelsFolder is not null
+                    ? [knn.ModelsFolder]
+                    : [.. new[] { Environment.GetEnvironmentVariable(ModelsEnvironmentVariable), Path.Combine("..", "shared", "models") }.OfType<string>()];
                 var path = folders.Select(f => Path.Combine(f, "mobilenetv2-12-int8.onnx")).FirstOrDefault(File.Exists)
                     ?? throw new FileNotFoundException($"mobilenetv2-12-int8.onnx was not found in {string.Join(" or ", folders)}; pass the .onnx path as the backbone.");
                 return BackboneSpec.MobileNetV2(path);
