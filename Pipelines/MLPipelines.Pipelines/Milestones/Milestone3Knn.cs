@@ -206,7 +206,7 @@ public static class Milestone3Knn
             case "mobilenetv2":
                 string[] folders = knn.ModelsFolder is not null
                     ? [knn.ModelsFolder]
-                    : [.. new[] { Environment.GetEnvironmentVariable(ModelsEnvironmentVariable), Path.Combine("..", "shared", "models") }.OfType<string>()];
+                    : [.. new[] { Environment.GetEnvironmentVariable(KnnExperimentOptions.ModelsEnvironmentVariable), Path.Combine("..", "shared", "models") }.OfType<string>()];
                 var path = folders.Select(f => Path.Combine(f, "mobilenetv2-12-int8.onnx")).FirstOrDefault(File.Exists)
                     ?? throw new FileNotFoundException($"mobilenetv2-12-int8.onnx was not found in {string.Join(" or ", folders)}; pass the .onnx path as the backbone.");
                 return BackboneSpec.MobileNetV2(path);
