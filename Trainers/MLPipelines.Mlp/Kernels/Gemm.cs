@@ -216,17 +216,19 @@ internal static unsafe class Gemm
     {
         if (path == GemmPath.Vector512)
         {
-            Tiles512(m, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
+            Tiles<Kernels512>(m, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
         }
         else
         {
-            Tiles256(m, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
+            Tiles<Kernels256>(m, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
         }
     }
 
-    private static void Tiles512(int m, int n, int k, float alpha, float* a, nint rsA, nint csA, float* b, nint ldb, float beta, float* c, nint ldc, float* bias)
+    /// <summary>The register-tiled product for one vector width; <typeparamref name="TKernels"/> is a struct so the JIT specialises it per width.</summary>
+    private static void Tiles<TKernels>(int m, int n, int k, float alpha, float* a, nint rsA, nint csA, float* b, nint ldb, float beta, float* c, nint ldc, float* bias)
+        where TKernels : struct, IGemmTiles
     {
-        const int W = GemmKernels512.Width;
+        int W = TKernels.Width;
         for (int j0 = 0; j0 < n; j0 += 4 * W)
         {
             int vectors = Math.Min(4, (n - j0) / W);
@@ -244,13 +246,13 @@ internal static unsafe class Gemm
                     float* ci = c + (i * ldc) + j0;
                     if (vectors == 4)
                     {
-                        GemmKernels512.Tile4x4(ai, rsA, csA, bb, ldb, kc, ci, ldc, alpha, be, bi);
+                        TKernels.Tile4x4(ai, rsA, csA, bb, ldb, kc, ci, ldc, alpha, be, bi);
                     }
                     else
                     {
                         for (int v = 0; v < vectors; v++)
                         {
-                            GemmKernels512.Tile4x1(ai, rsA, csA, bb + (v * W), ldb, kc, ci + (v * W), ldc, alpha, be, bi == null ? null : bi + (v * W));
+                            TKernels.Tile4x1(ai, rsA, csA, bb + (v * W), ldb, kc, ci + (v * W), ldc, alpha, be, bi == null ? null : bi + (v * W));
                         }
                     }
                 }
@@ -261,13 +263,13 @@ internal static unsafe class Gemm
                     float* ci = c + (i * ldc) + j0;
                     if (vectors == 4)
                     {
-                        GemmKernels512.Tile1x4(ai, csA, bb, ldb, kc, ci, alpha, be, bi);
+                        TKernels.Tile1x4(ai, csA, bb, ldb, kc, ci, alpha, be, bi);
                     }
                     else
                     {
                         for (int v = 0; v < vectors; v++)
                         {
-                            GemmKernels512.Tile1x1(ai, csA, bb + (v * W), ldb, kc, ci + (v * W), alpha, be, bi == null ? null : bi + (v * W));
+                            TKernels.Tile1x1(ai, csA, bb + (v * W), ldb, kc, ci + (v * W), alpha, be, bi == null ? null : bi + (v * W));
                         }
                     }
                 }
@@ -275,56 +277,6 @@ internal static unsafe class Gemm
         }
     }
 
-    private static void Tiles256(int m, int n, int k, float alpha, float* a, nint rsA, nint csA, float* b, nint ldb, float beta, float* c, nint ldc, float* bias)
-    {
-        const int W = GemmKernels256.Width;
-        for (int j0 = 0; j0 < n; j0 += 4 * W)
-        {
-            int vectors = Math.Min(4, (n - j0) / W);
-            for (int p0 = 0; p0 < k; p0 += DepthBlock)
-            {
-                int kc = Math.Min(DepthBlock, k - p0);
-                float be = p0 == 0 ? beta : 1f;
-                float* bi = p0 == 0 && bias != null ? bias + j0 : null;
-                float* ab = a + (p0 * csA);
-                float* bb = b + (p0 * ldb) + j0;
-                int i = 0;
-                for (; i + 4 <= m; i += 4)
-                {
-                    float* ai = ab + (i * rsA);
-                    float* ci = c + (i * ldc) + j0;
-                    if (vectors == 4)
-                    {
-                        GemmKernels256.Tile4x4(ai, rsA, csA, bb, ldb, kc, ci, ldc, alpha, be, bi);
-                    }
-                    else
-                    {
-                        for (int v = 0; v < vectors; v++)
-                        {
-                            GemmKernels256.Tile4x1(ai, rsA, csA, bb + (v * W), ldb, kc, ci + (v * W), ldc, alpha, be, bi == null ? null : bi + (v * W));
-                        }
-                    }
-                }
-
-                for (; i < m; i++)
-                {
-                    float* ai = ab + (i * rsA);
-                    float* ci = c + (i * ldc) + j0;
-                    if (vectors == 4)
-                    {
-                        GemmKernels256.Tile1x4(ai, csA, bb, ldb, kc, ci, alpha, be, bi);
-                    }
-                    else
-                    {
-                        for (int v = 0; v < vectors; v++)
-                        {
-                            GemmKernels256.Tile1x1(ai, csA, bb + (v * W), ldb, kc, ci + (v * W), alpha, be, bi == null ? null : bi + (v * W));
-                        }
-                    }
-                }
-            }
-        }
-    }
 
     /// <summary>
     /// A one-column result (e.g. the single sigmoid output unit): dot products along the contiguous rows of A, or,
