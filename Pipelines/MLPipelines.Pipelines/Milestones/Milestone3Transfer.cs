@@ -39,6 +39,12 @@ public sealed class TransferOptions
     /// <summary>StepLR step size in epochs (gamma 0.1). The default value is 7.</summary>
     public int StepSize { get; set; } = 7;
 
+    /// <summary>Learning-rate schedule; null: StepLR(<see cref="StepSize"/>, 0.1). The default value is null.</summary>
+    public TorchLearningRateSchedule? Schedule { get; set; }
+
+    /// <summary>The head's learning rate relative to the backbone's (see <see cref="TorchTransferOptions.HeadLearningRateMultiplier"/>). The default value is 1.</summary>
+    public double HeadLearningRateMultiplier { get; set; } = 1;
+
     /// <summary>Dropout before the head; null: 0.5 for fine-tuning and progressive unfreezing, 0 for a frozen backbone. The default value is null.</summary>
     public double? Dropout { get; set; }
 
@@ -93,14 +99,19 @@ public static class Milestone3Transfer
                 ImageShape = [3, size, size],
                 Optimizer = TorchOptimizerKind.Adam,
                 LearningRate = transfer.LearningRate,
-                Schedule = TorchLearningRateSchedule.Step(transfer.StepSize, 0.1),
+                Schedule = transfer.Schedule ?? TorchLearningRateSchedule.Step(transfer.StepSize, 0.1),
                 Epochs = transfer.Epochs,
                 BatchSize = transfer.BatchSize,
                 Seed = experiment.Seed,
                 Threads = transfer.Threads,
                 Device = "cpu",
                 Augmentation = augment ? [new RandomResizedCrop(0.8, 1.0), new HorizontalFlip()] : [],
-                Transfer = new TorchTransferOptions { Strategy = transfer.Strategy, UnfreezeEpochs = transfer.UnfreezeEpochs },
+                Transfer = new TorchTransferOptions
+                {
+                    Strategy = transfer.Strategy,
+                    UnfreezeEpochs = transfer.UnfreezeEpochs,
+                    HeadLearningRateMultiplier = transfer.HeadLearningRateMultiplier,
+                },
                 Progress = transfer.Progress,
                 Log = log,
             };
@@ -118,6 +129,11 @@ public static class Milestone3Transfer
         result.Metrics.Extra["weights"] = weights ?? "none";
         result.Metrics.Extra["dropout"] = dropout;
         result.Metrics.Extra["augment"] = augment;
+        result.Metrics.Extra["learning_rate"] = transfer.LearningRate;
+        result.Metrics.Extra["head_lr_multiplier"] = transfer.HeadLearningRateMultiplier;
+        result.Metrics.Extra["schedule"] = (transfer.Schedule ?? TorchLearningRateSchedule.Step(transfer.StepSize, 0.1)).ToString();
+        result.Metrics.Extra["epochs"] = transfer.Epochs;
+        result.Metrics.Extra["image_size"] = size;
         MetricsJson.Write(Path.Combine(experiment.OutputDirectory, MetricsJson.FileName), result.Metrics);
         return result;
     }

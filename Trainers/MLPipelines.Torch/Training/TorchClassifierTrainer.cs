@@ -68,21 +68,29 @@ public sealed class TorchClassifierTrainer
         bool cuda = device.type == DeviceType.CUDA;
 
         SeedTorch(o.Seed, cuda);
-        var module = _moduleFactory() ?? throw new InvalidOperationException("The module factory returned null.");
+        var network = _moduleFactory() ?? throw new InvalidOperationException("The module factory returned null.");
+        var module = network;
         var best = new Dictionary<string, Tensor>();
         var toDispose = new List<IDisposable>();
         try
         {
-            var backbone = module as Backbone;
+            var backbone = network as Backbone;
             if (o.Transfer is not null && backbone is null)
                 throw new ArgumentException(
-                    $"Transfer learning needs a Backbone module (ResNet, DenseNet); the factory returned {module.GetType().Name}.", nameof(TorchTrainingOptions.Transfer));
-            module.to(device);
+                    $"Transfer learning needs a Backbone module (ResNet, DenseNet); the factory returned {network.GetType().Name}.", nameof(TorchTrainingOptions.Transfer));
+            network.to(device);
+            if (backbone is not null && o.Transfer is { Strategy: TransferStrategy.Frozen, CacheFrozenFeatures: true } && o.Augmentation.Count == 0)
+            {
+                // The frozen backbone is a fixed function of the image: compute every embedding once and train the head
+                // on them (the same mathematics as running the backbone in every epoch, at the cost of one pass).
+                (train, validation) = FeatureCache.Compute(backbone, train, validation, o.BatchSize, device, o.Log);
+                module = new HeadOnly(backbone);
+                toDispose.Add(module);
+            }
             // Every parameter goes to the optimiser; frozen ones get no gradient and are skipped by its step.
-            var parameters = module.parameters().ToList();
-            if (parameters.Count == 0)
+            if (!module.parameters().Any())
                 throw new ArgumentException("The module has no parameters to train.", nameof(train));
-            var optimizer = CreateOptimizer(parameters);
+            var optimizer = CreateOptimizer(module, backbone);
             toDispose.Add(optimizer);
             var scheduler = CreateScheduler(optimizer);
 
@@ -167,16 +175,18 @@ public sealed class TorchClassifierTrainer
                 module.load_state_dict(best);
                 bestEpoch = state.BestEpoch;
             }
-            module.eval();
+            if (module is HeadOnly head)
+                head.WriteBack();
+            network.eval();
             if (cuda)
-                module.to(CPU);
+                network.to(CPU);
             var history = new TorchTrainingHistory(state.History.ToArray(), bestEpoch, state.Stopped, resumedAfter);
-            return new TorchTrainingResult(module, history, total.Elapsed.TotalSeconds,
+            return new TorchTrainingResult(network, history, total.Elapsed.TotalSeconds,
                 trainPassSeconds > 0 ? trainRows / trainPassSeconds : 0, device.ToString());
         }
         catch
         {
-            module.Dispose();
+            network.Dispose();
             throw;
         }
         finally
@@ -354,14 +364,39 @@ public sealed class TorchClassifierTrainer
         }
     }
 
-    private optim.Optimizer CreateOptimizer(IEnumerable<Parameter> parameters)
+    private optim.Optimizer CreateOptimizer(nn.Module<Tensor, Tensor> module, Backbone? backbone)
     {
         var o = Options;
+        double lr = o.LearningRate, decay = o.WeightDecay, momentum = o.Momentum;
+        double multiplier = o.Transfer?.HeadLearningRateMultiplier ?? 1;
+        if (backbone is null || multiplier == 1)
+        {
+            var parameters = module.parameters().ToList();
+            return o.Optimizer switch
+            {
+                TorchOptimizerKind.Sgd => optim.SGD(parameters, lr, momentum: momentum, weight_decay: decay, nesterov: momentum > 0),
+                TorchOptimizerKind.Adam => optim.Adam(parameters, lr, weight_decay: decay),
+                TorchOptimizerKind.AdamW => optim.AdamW(parameters, lr, weight_decay: decay),
+                _ => throw new ArgumentException($"Unknown optimizer {o.Optimizer}.", nameof(TorchTrainingOptions.Optimizer)),
+            };
+        }
+
+        // Discriminative learning rates: group 0 = the backbone (the reported learning rate), group 1 = the new head.
+        // The schedulers scale each group from its own initial rate.
+        var body = backbone.BackboneParameters().ToList();
+        var head = backbone.HeadParameters().ToList();
+        double headLr = lr * multiplier;
         return o.Optimizer switch
         {
-            TorchOptimizerKind.Sgd => optim.SGD(parameters, o.LearningRate, momentum: o.Momentum, weight_decay: o.WeightDecay, nesterov: o.Momentum > 0),
-            TorchOptimizerKind.Adam => optim.Adam(parameters, o.LearningRate, weight_decay: o.WeightDecay),
-            TorchOptimizerKind.AdamW => optim.AdamW(parameters, o.LearningRate, weight_decay: o.WeightDecay),
+            TorchOptimizerKind.Sgd => optim.SGD(
+                [new SGD.ParamGroup(body, lr, momentum, 0, decay, momentum > 0), new SGD.ParamGroup(head, headLr, momentum, 0, decay, momentum > 0)],
+                lr, momentum: momentum, weight_decay: decay, nesterov: momentum > 0),
+            TorchOptimizerKind.Adam => optim.Adam(
+                [new Adam.ParamGroup(body, lr, weight_decay: decay), new Adam.ParamGroup(head, headLr, weight_decay: decay)],
+                lr, weight_decay: decay),
+            TorchOptimizerKind.AdamW => optim.AdamW(
+                [new AdamW.ParamGroup(body, lr, weight_decay: decay), new AdamW.ParamGroup(head, headLr, weight_decay: decay)],
+                lr, weight_decay: decay),
             _ => throw new ArgumentException($"Unknown optimizer {o.Optimizer}.", nameof(TorchTrainingOptions.Optimizer)),
         };
     }

@@ -37,6 +37,20 @@ public sealed class TorchTransferOptions
     /// </summary>
     public IReadOnlyList<int> UnfreezeEpochs { get; set; } = [3, 5, 7, 9, 11];
 
+    /// <summary>
+    /// Learning rate of the new head relative to the backbone's (discriminative fine-tuning: the randomly initialised
+    /// head learns faster than the pretrained layers); 1 gives every parameter the same rate. The optimiser then has two
+    /// parameter groups (backbone, head) and the schedule scales both. The default value is 1.
+    /// </summary>
+    public double HeadLearningRateMultiplier { get; set; } = 1;
+
+    /// <summary>
+    /// For <see cref="TransferStrategy.Frozen"/> without augmentation: compute the backbone's embeddings of every image
+    /// once and train the head on them, instead of running the frozen backbone in every epoch (same result up to
+    /// floating-point summation order; epochs then cost almost nothing). The default value is true.
+    /// </summary>
+    public bool CacheFrozenFeatures { get; set; } = true;
+
     /// <summary>Number of trainable stages (from the output end) during <paramref name="epoch"/>.</summary>
     /// <param name="epoch">1-based epoch.</param>
     /// <param name="stageCount">Stages of the backbone.</param>
@@ -49,11 +63,19 @@ public sealed class TorchTransferOptions
     };
 
     /// <summary>A copy of these options.</summary>
-    public TorchTransferOptions Clone() => new() { Strategy = Strategy, UnfreezeEpochs = UnfreezeEpochs.ToArray() };
+    public TorchTransferOptions Clone() =>
+        new()
+        {
+            Strategy = Strategy,
+            UnfreezeEpochs = UnfreezeEpochs.ToArray(),
+            HeadLearningRateMultiplier = HeadLearningRateMultiplier,
+            CacheFrozenFeatures = CacheFrozenFeatures,
+        };
 
     /// <inheritdoc/>
     public override string ToString() =>
-        Strategy == TransferStrategy.Progressive ? $"Progressive({string.Join(",", UnfreezeEpochs)})" : Strategy.ToString();
+        (Strategy == TransferStrategy.Progressive ? $"Progressive({string.Join(",", UnfreezeEpochs)})" : Strategy.ToString())
+        + (HeadLearningRateMultiplier == 1 ? "" : string.Create(System.Globalization.CultureInfo.InvariantCulture, $",head-lr x{HeadLearningRateMultiplier}"));
 
     /// <summary>Throws <see cref="ArgumentException"/> when the settings are invalid.</summary>
     internal void Validate()
@@ -62,5 +84,8 @@ public sealed class TorchTransferOptions
             throw new ArgumentException($"Transfer.Strategy {Strategy} is not one of Frozen, FineTune, Progressive.", nameof(TorchTrainingOptions.Transfer));
         if (UnfreezeEpochs is null || UnfreezeEpochs.Any(e => e < 1) || UnfreezeEpochs.Zip(UnfreezeEpochs.Skip(1)).Any(p => p.Second < p.First))
             throw new ArgumentException("Transfer.UnfreezeEpochs must be ascending 1-based epochs.", nameof(TorchTrainingOptions.Transfer));
+        if (!(HeadLearningRateMultiplier > 0) || double.IsInfinity(HeadLearningRateMultiplier))
+            throw new ArgumentException(
+                $"Transfer.HeadLearningRateMultiplier must be positive and finite, got {HeadLearningRateMultiplier}.", nameof(TorchTrainingOptions.Transfer));
     }
 }

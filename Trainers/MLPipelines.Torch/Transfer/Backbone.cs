@@ -78,6 +78,16 @@ public abstract class Backbone : nn.Module<Tensor, Tensor>, IOnnxExportable
     public override Tensor forward(Tensor x)
     {
         using var features = Features(x);
+        return ForwardHead(features, training);
+    }
+
+    /// <summary>The head applied to embeddings [N, <see cref="FeatureCount"/>]: logits [N, <see cref="ClassCount"/>].</summary>
+    /// <param name="features">Embeddings, e.g. from <see cref="Features"/>.</param>
+    /// <param name="training">Apply the head dropout (training mode).</param>
+    /// <returns>The logits.</returns>
+    public Tensor ForwardHead(Tensor features, bool training)
+    {
+        ArgumentNullException.ThrowIfNull(features);
         if (headDropout > 0 && training)
         {
             using var dropped = nn.functional.dropout(features, headDropout, training: true);
@@ -85,6 +95,9 @@ public abstract class Backbone : nn.Module<Tensor, Tensor>, IOnnxExportable
         }
         return HeadLinear.forward(features);
     }
+
+    /// <summary>The head module (training it alone on cached embeddings copies it).</summary>
+    internal Linear Head => HeadLinear;
 
     /// <summary>
     /// Replaces the head by a new, randomly initialised Linear(<see cref="FeatureCount"/>, <paramref name="numClasses"/>)

@@ -56,6 +56,86 @@ public sealed class TransferStrategyTests(ITestOutputHelper output)
     }
 
     [TorchFact]
+    public void Frozen_CachedEmbeddings_MatchRunningTheBackboneEveryEpoch()
+    {
+        var validation = TrainingFixtures.Blobs(9, 3 * 32 * 32, 3, seed: 6, noise: 0.5, imageShape: [3, 32, 32]);
+        TorchTrainingResult Run(bool cache, List<string> log)
+        {
+            var options = new TorchTrainingOptions
+            {
+                Epochs = 3, BatchSize = 8, LearningRate = 1e-2, Threads = 2, Device = "cpu", Seed = 3,
+                Transfer = new TorchTransferOptions { Strategy = TransferStrategy.Frozen, CacheFrozenFeatures = cache },
+                Log = new Sync<string>(log.Add),
+            };
+            return new TorchClassifierTrainer(() =>
+            {
+                var net = ResNet.ResNet18(3);
+                net.SetHeadDropout(0.5); // the dropout draws must line up too
+                return net;
+            }, options).Train(Data(), validation, classCount: 3);
+        }
+
+        var cachedLog = new List<string>();
+        var plainLog = new List<string>();
+        var cached = Run(true, cachedLog);
+        var plain = Run(false, plainLog);
+        Assert.Contains(cachedLog, l => l.Contains("embeddings of 33 images once", StringComparison.Ordinal));
+        Assert.DoesNotContain(plainLog, l => l.Contains("once", StringComparison.Ordinal));
+
+        var a = cached.Module.state_dict();
+        var b = plain.Module.state_dict();
+        Assert.Equal(b.Keys.Order(), a.Keys.Order());
+        output.WriteLine($"losses {string.Join(", ", cached.History.Epochs.Select(e => $"{e.TrainLoss:F5}/{e.ValidationLoss:F5}"))} vs {string.Join(", ", plain.History.Epochs.Select(e => $"{e.TrainLoss:F5}/{e.ValidationLoss:F5}"))}");
+        double worst = 0;
+        foreach (var (k, v) in b)
+        {
+            double diff = (a[k] - v).abs().max().ToDouble();
+            double scale = v.numel() == 0 ? 1 : 1 + v.abs().max().ToDouble();
+            worst = Math.Max(worst, diff / scale);
+            Assert.True(diff <= 1e-4 * scale, $"{k}: max |diff| {diff}");
+        }
+        for (int e = 0; e < 3; e++)
+        {
+            var (x, y) = (cached.History.Epochs[e], plain.History.Epochs[e]);
+            Assert.Equal(y.TrainLoss, x.TrainLoss, 1e-4);
+            Assert.Equal(y.ValidationLoss!.Value, x.ValidationLoss!.Value, 1e-4);
+            Assert.Equal(y.ValidationAccuracy!.Value, x.ValidationAccuracy!.Value, 6);
+        }
+        output.WriteLine($"worst relative weight difference {worst:G3}; losses {string.Join(", ", cached.History.Epochs.Select(e => e.TrainLoss.ToString("F5")))} vs {string.Join(", ", plain.History.Epochs.Select(e => e.TrainLoss.ToString("F5")))}");
+    }
+
+    [TorchFact]
+    public void HeadLearningRateMultiplier_ScalesTheHeadsFirstAdamStep()
+    {
+        // Adam's first step moves every parameter with a non-zero gradient by lr * g / (|g| + eps) = +-lr (to ~1e-5),
+        // so the largest change per group is exactly its learning rate: 1e-3 for the backbone, 1e-2 for the head.
+        Dictionary<string, Tensor>? initial = null;
+        var options = new TorchTrainingOptions
+        {
+            Epochs = 1, BatchSize = 24, LearningRate = 1e-3, Threads = 2, Device = "cpu", Optimizer = TorchOptimizerKind.Adam,
+            Transfer = new TorchTransferOptions { Strategy = TransferStrategy.FineTune, HeadLearningRateMultiplier = 10 },
+        };
+        var result = new TorchClassifierTrainer(() =>
+        {
+            var net = ResNet.ResNet18(3);
+            initial = Snapshot(net);
+            return net;
+        }, options).Train(Data(), classCount: 3);
+        var final = result.Module.state_dict();
+        double Step(string name) => (final[name] - initial![name]).abs().max().ToDouble();
+        Assert.Equal(1e-2, Step("fc.weight"), 1e-2 * 1e-3);
+        Assert.Equal(1e-2, Step("fc.bias"), 1e-2 * 1e-3);
+        Assert.Equal(1e-3, Step("conv1.weight"), 1e-3 * 1e-3);
+        Assert.Equal(1e-3, Step("layer4.1.conv2.weight"), 1e-3 * 1e-3);
+        Assert.Equal(1e-3, result.History.Epochs[0].LearningRate, 12);
+
+        Assert.Throws<ArgumentException>(() => new TorchClassifierTrainer(() => ResNet.ResNet18(3), new TorchTrainingOptions
+        {
+            Transfer = new TorchTransferOptions { HeadLearningRateMultiplier = 0 },
+        }));
+    }
+
+    [TorchFact]
     public void Progressive_TrainableSetChangesAtScheduledEpochs()
     {
         ResNet? net = null;

@@ -1,0 +1,93 @@
+using System.Diagnostics;
+using System.Globalization;
+using MLPipelines.Torch.Transfer;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MLPipelines.Torch.Training;
+
+/// <summary>
+/// A copy of the head of a <see cref="Backbone"/> as a module over embeddings, for training it on cached features
+/// (its state dict is the head's, e.g. "fc.weight", "fc.bias"); <see cref="WriteBack"/> copies the trained weights
+/// into the backbone's head. Dropout matches <see cref="Backbone.ForwardHead"/>.
+/// </summary>
+internal sealed class HeadOnly : nn.Module<Tensor, Tensor>
+{
+    private readonly Backbone backbone;
+    private readonly Linear head;
+
+    public HeadOnly(Backbone backbone) : base(nameof(HeadOnly))
+    {
+        this.backbone = backbone;
+        var source = backbone.Head;
+        head = nn.Linear(source.in_features, source.out_features, hasBias: source.bias is not null);
+        head.to(source.weight!.device);
+        using (torch.no_grad())
+        {
+            head.weight!.copy_(source.weight);
+            head.bias?.copy_(source.bias!);
+        }
+        register_module(backbone.HeadName, head);
+    }
+
+    public override Tensor forward(Tensor input)
+    {
+        if (backbone.HeadDropout > 0 && training)
+        {
+            using var dropped = nn.functional.dropout(input, backbone.HeadDropout, training: true);
+            return head.forward(dropped);
+        }
+        return head.forward(input);
+    }
+
+    /// <summary>Copies the trained weights into the backbone's head.</summary>
+    public void WriteBack()
+    {
+        var target = backbone.Head;
+        using (torch.no_grad())
+        {
+            target.weight!.copy_(head.weight!);
+            target.bias?.copy_(head.bias!);
+        }
+    }
+}
+
+/// <summary>Embeddings of whole datasets through a frozen <see cref="Backbone"/> (eval mode, no gradients).</summary>
+internal static class FeatureCache
+{
+    /// <summary>Freezes every stage and returns the embeddings of <paramref name="train"/> and <paramref name="validation"/> as flat datasets.</summary>
+    public static (TorchDataset Train, TorchDataset? Validation) Compute(
+        Backbone backbone, TorchDataset train, TorchDataset? validation, int batchSize, Device device, IProgress<string>? log)
+    {
+        backbone.SetTrainableStages(0);
+        int total = train.Count + (validation?.Count ?? 0);
+        log?.Report(string.Create(CultureInfo.InvariantCulture,
+            $"Frozen backbone, no augmentation: computing the {backbone.FeatureCount}-d embeddings of {total} images once; the head trains on them."));
+        var clock = Stopwatch.StartNew();
+        var trainFeatures = Embed(backbone, train, batchSize, device);
+        var validationFeatures = validation is null ? null : Embed(backbone, validation, batchSize, device);
+        double seconds = clock.Elapsed.TotalSeconds;
+        log?.Report(string.Create(CultureInfo.InvariantCulture,
+            $"Embeddings computed in {seconds:F1} s ({total / Math.Max(seconds, 1e-9):F1} images/s)."));
+        return (trainFeatures, validationFeatures);
+    }
+
+    private static TorchDataset Embed(Backbone backbone, TorchDataset data, int batchSize, Device device)
+    {
+        backbone.eval();
+        using var noGrad = torch.no_grad();
+        int d = data.FeatureCount, f = backbone.FeatureCount, n = data.Count;
+        var result = new float[(long)n * f];
+        for (int start = 0; start < n; start += batchSize)
+        {
+            using var scope = torch.NewDisposeScope();
+            int count = Math.Min(batchSize, n - start);
+            var slice = data.Features.AsSpan(start * d, count * d).ToArray();
+            var x = torch.tensor(slice, [count, d]).to(device).view(data.BatchShape(count));
+            var features = backbone.Features(x).to(CPU).contiguous();
+            features.data<float>().CopyTo(result, start * f);
+        }
+        return new TorchDataset(result, data.Labels, f);
+    }
+}
