@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Transforms.Image;
 using MLPipelines.Data;
 using MLPipelines.Pipelines.Models;
 using MLPipelines.Pipelines.Reporting;
@@ -165,8 +166,8 @@ public static class ImageClassificationExperiment
         {
             log?.Report("Fitting preprocessing (decoding images)");
             var pre = preprocessing.Fit(trainRaw);
-            var trainFeatures = ml.Data.Cache(pre.Transform(trainRaw));
-            var validationFeatures = ml.Data.Cache(pre.Transform(validationRaw));
+            var trainFeatures = CacheWithoutImages(ml, pre.Transform(trainRaw));
+            var validationFeatures = CacheWithoutImages(ml, pre.Transform(validationRaw));
             log?.Report("Training");
             stopwatch.Start();
             var trained = training(trainFeatures, validationFeatures, binary, classes);
@@ -273,6 +274,18 @@ public static class ImageClassificationExperiment
     {
         ArgumentNullException.ThrowIfNull(options);
         return [options.Grayscale ? 1 : 3, options.ImageSize, options.ImageSize];
+    }
+
+    /// <summary>
+    /// Caches the preprocessed rows without the decoded-image columns: ML.NET's cache would otherwise keep every
+    /// full-size bitmap alive (gigabytes for a few thousand photos) beside the pixel vectors the trainer reads.
+    /// </summary>
+    private static IDataView CacheWithoutImages(MLContext ml, IDataView view)
+    {
+        var images = view.Schema.Where(c => c.Type is ImageDataViewType).Select(c => c.Name).Distinct().ToArray();
+        if (images.Length > 0)
+            view = ml.Transforms.DropColumns(images).Fit(view).Transform(view);
+        return ml.Data.Cache(view);
     }
 
     private static string Abbreviate(IReadOnlyList<string> classes) =>

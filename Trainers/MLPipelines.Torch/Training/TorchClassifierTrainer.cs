@@ -338,10 +338,21 @@ public sealed class TorchClassifierTrainer
         var labels64 = new long[data.Count];
         for (int i = 0; i < labels64.Length; i++)
             labels64[i] = data.Labels[i];
-        using var x = torch.tensor(data.Features, [data.Count, data.FeatureCount]);
-        using var y = torch.tensor(labels64);
-        labels = y.to(device, copy: true);
-        return x.to(device, copy: true);
+        // torch.tensor copies the managed array; on the CPU that copy is the result (no second one: a 224-px dataset
+        // of a few thousand images is gigabytes).
+        var x = torch.tensor(data.Features, [data.Count, data.FeatureCount]);
+        var y = torch.tensor(labels64);
+        if (device.type == DeviceType.CPU)
+        {
+            labels = y;
+            return x;
+        }
+        using (x)
+        using (y)
+        {
+            labels = y.to(device, copy: true);
+            return x.to(device, copy: true);
+        }
     }
 
     private static void SeedTorch(long seed, bool cuda)

@@ -79,9 +79,14 @@ internal sealed class TrainingData
     {
         var dimension = FeatureDimension(data.Schema, featureColumn);
         var features = data.Schema[featureColumn];
-        var capacity = data.GetRowCount() is long n and > 0 and < int.MaxValue ? (int)n : 1024;
-        var x = new List<float>(capacity * dimension);
-        var y = new List<int>(capacity);
+        // Exact allocation (a growing list would peak at about three copies: gigabytes for 224-px images). When the
+        // view does not know its row count, a first pass with no active columns counts the rows without computing them.
+        long rowCount = data.GetRowCount() ?? CountRows(data);
+        if (rowCount * dimension > Array.MaxLength)
+            throw new ArgumentException(
+                $"{rowCount} rows of {dimension} features exceed the largest .NET array ({Array.MaxLength} values); use fewer rows or smaller images.");
+        var x = new float[rowCount * dimension];
+        var y = new int[rowCount];
         using var cursor = data.GetRowCursor([features, label]);
         var getFeatures = cursor.GetGetter<VBuffer<float>>(features);
         var getLabel = cursor.GetGetter<TLabel>(label);
@@ -100,12 +105,25 @@ internal sealed class TrainingData
                     throw new InvalidDataException(
                         $"Feature column '{featureColumn}', row {row}, slot {j}: value {dense[j]} is not finite (NaN or infinity).");
             }
-            x.AddRange(dense);
-            y.Add(toIndex(value, row));
+            if (row == rowCount)
+                throw new InvalidOperationException($"The data view returned more rows than the {rowCount} it reported.");
+            dense.CopyTo(x, row * dimension);
+            y[row] = toIndex(value, row);
             row++;
         }
         if (row == 0)
             throw new ArgumentException("The training data has no rows.");
-        return new TrainingData(x.ToArray(), y.ToArray(), dimension);
+        if (row != rowCount)
+            throw new InvalidOperationException($"The data view returned {row} rows but reported {rowCount}.");
+        return new TrainingData(x, y, dimension);
+    }
+
+    private static long CountRows(IDataView data)
+    {
+        long count = 0;
+        using var cursor = data.GetRowCursor([]);
+        while (cursor.MoveNext())
+            count++;
+        return count;
     }
 }
