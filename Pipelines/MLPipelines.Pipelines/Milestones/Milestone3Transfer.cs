@@ -83,6 +83,10 @@ public static class Milestone3Transfer
         experiment.Standardize = false;
         string folder = experiment.DataRoot ?? throw new ArgumentException("DataRoot (the dataset folder) is required.", nameof(experiment));
         var dataset = StanfordCars.Load(folder);   // CSV layout, or one folder per class
+        // --test-data goes through the same loader (either layout); metrics.json names the dataset folder.
+        experiment.Loader ??= (f, c) => StanfordCars.Load(f, c);
+        if (experiment.Dataset == SignLanguageDigits.FolderName)
+            experiment.Dataset = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)));
         var (items, classes) = (dataset.Items, dataset.Classes);
         string backboneName = transfer.Backbone.Trim().ToLowerInvariant();
         string? weights = ResolveWeights(backboneName, transfer.Weights, log);

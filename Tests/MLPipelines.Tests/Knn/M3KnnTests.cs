@@ -219,9 +219,12 @@ public sealed class M3KnnFineTunedTests
         string data = SyntheticImages.Write(dir.Combine("data"), M3KnnFixture.Classes, perClass: 8, seed: 9);
         string transferRun = dir.Combine("transfer");
         Milestone3Transfer.Run(
-            new ExperimentOptions { DataRoot = data, ImageSize = 32, Seed = 1, OutputDirectory = transferRun },
+            new ExperimentOptions { DataRoot = data, ImageSize = 32, Seed = 1, OutputDirectory = transferRun, TestData = data },
             new TransferOptions { Backbone = "resnet18", Weights = "none", Epochs = 1, BatchSize = 8, Threads = 2 });
         string zip = Path.Combine(transferRun, "model.zip");
+        var transferMetrics = MetricsJson.Read(Path.Combine(transferRun, "metrics.json"));
+        Assert.Equal("data", (string)transferMetrics.Extra["dataset"]!);
+        Assert.Equal(M3KnnFixture.Classes.Length * 8, transferMetrics.Test!.Count);
 
         // The backbone spec of the zip: the network cut before its fc layer (512 pooled features), pixels / 255 at 32 px.
         var spec = Milestone3Knn.ResolveBackbone(new KnnExperimentOptions { Backbone = zip }, dir.Path, null, out var temporary);

@@ -72,6 +72,8 @@ public sealed class TorchClassifierTrainer
         var module = network;
         var best = new Dictionary<string, Tensor>();
         var toDispose = new List<IDisposable>();
+        var total = Stopwatch.StartNew();
+        double featureSeconds = 0;
         try
         {
             var backbone = network as Backbone;
@@ -83,7 +85,9 @@ public sealed class TorchClassifierTrainer
             {
                 // The frozen backbone is a fixed function of the image: compute every embedding once and train the head
                 // on them (the same mathematics as running the backbone in every epoch, at the cost of one pass).
+                var featureClock = Stopwatch.StartNew();
                 (train, validation) = FeatureCache.Compute(backbone, train, validation, o.BatchSize, device, o.Log);
+                featureSeconds = featureClock.Elapsed.TotalSeconds;
                 module = new HeadOnly(backbone);
                 toDispose.Add(module);
             }
@@ -119,8 +123,7 @@ public sealed class TorchClassifierTrainer
             if (classCount is { } k && maxLabel >= k)
                 throw new ArgumentException($"The data have label {maxLabel}, but classCount is {k}.", nameof(train));
 
-            var total = Stopwatch.StartNew();
-            double trainPassSeconds = 0;
+            double trainPassSeconds = featureSeconds; // the one pass of a frozen backbone counts as training time
             long trainRows = 0;
             while (!state.Stopped && state.Epoch < o.Epochs)
             {
