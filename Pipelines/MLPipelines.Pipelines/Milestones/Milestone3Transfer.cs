@@ -45,6 +45,9 @@ public sealed class TransferOptions
     /// <summary>The head's learning rate relative to the backbone's (see <see cref="TorchTransferOptions.HeadLearningRateMultiplier"/>). The default value is 1.</summary>
     public double HeadLearningRateMultiplier { get; set; } = 1;
 
+    /// <summary>Label smoothing of the training loss (see <see cref="TorchTrainingOptions.LabelSmoothing"/>). The default value is 0.</summary>
+    public double LabelSmoothing { get; set; }
+
     /// <summary>Dropout before the head; null: 0.5 for fine-tuning and progressive unfreezing, 0 for a frozen backbone. The default value is null.</summary>
     public double? Dropout { get; set; }
 
@@ -103,6 +106,7 @@ public static class Milestone3Transfer
                 ImageShape = [3, size, size],
                 Optimizer = TorchOptimizerKind.Adam,
                 LearningRate = transfer.LearningRate,
+                LabelSmoothing = transfer.LabelSmoothing,
                 Schedule = transfer.Schedule ?? TorchLearningRateSchedule.Step(transfer.StepSize, 0.1),
                 Epochs = transfer.Epochs,
                 BatchSize = transfer.BatchSize,
@@ -135,6 +139,7 @@ public static class Milestone3Transfer
         result.Metrics.Extra["augment"] = augment;
         result.Metrics.Extra["learning_rate"] = transfer.LearningRate;
         result.Metrics.Extra["head_lr_multiplier"] = transfer.HeadLearningRateMultiplier;
+        result.Metrics.Extra["label_smoothing"] = transfer.LabelSmoothing;
         result.Metrics.Extra["schedule"] = (transfer.Schedule ?? TorchLearningRateSchedule.Step(transfer.StepSize, 0.1)).ToString();
         result.Metrics.Extra["epochs"] = transfer.Epochs;
         result.Metrics.Extra["image_size"] = size;

@@ -284,7 +284,7 @@ public sealed class TorchClassifierTrainer
             var logits = module.call(xb);
             if (start == 0)
                 CheckLogits(logits, count, maxLabel, classCount);
-            var loss = nn.functional.cross_entropy(logits, yb);
+            var loss = nn.functional.cross_entropy(logits, yb, label_smoothing: o.LabelSmoothing);
             loss.backward();
             optimizer.step();
             using (torch.no_grad())
@@ -460,7 +460,7 @@ public sealed class TorchClassifierTrainer
     {
         var o = Options;
         return FormattableString.Invariant(
-            $"rows={train.Count};features={train.FeatureCount};batch={o.BatchSize};seed={o.Seed};optimizer={o.Optimizer};lr={o.LearningRate:R};schedule={o.Schedule}{(o.Transfer is null ? "" : ";transfer=" + o.Transfer)}");
+            $"rows={train.Count};features={train.FeatureCount};batch={o.BatchSize};seed={o.Seed};optimizer={o.Optimizer};lr={o.LearningRate:R};schedule={o.Schedule}{(o.LabelSmoothing == 0 ? "" : $";smoothing={o.LabelSmoothing:R}")}{(o.Transfer is null ? "" : ";transfer=" + o.Transfer)}");
     }
 
     private void SaveCheckpoint(string path, TorchDataset train, nn.Module<Tensor, Tensor> module, optim.Optimizer optimizer,

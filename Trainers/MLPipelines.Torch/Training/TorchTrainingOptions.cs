@@ -110,6 +110,12 @@ public class TorchTrainingOptions
     /// <summary>Weight decay (L2 for SGD and Adam, decoupled for AdamW). The default value is 0.</summary>
     public double WeightDecay { get; set; }
 
+    /// <summary>
+    /// Label smoothing of the training loss (torch's cross_entropy label_smoothing): the target puts 1 - e on the true
+    /// class and e / K on every class. Validation loss and accuracy stay plain cross-entropy. The default value is 0.
+    /// </summary>
+    public double LabelSmoothing { get; set; }
+
     /// <summary>Nesterov momentum of <see cref="TorchOptimizerKind.Sgd"/> (0 = plain SGD). The default value is 0.9.</summary>
     public double Momentum { get; set; } = 0.9;
 
@@ -198,6 +204,8 @@ public class TorchTrainingOptions
             throw new ArgumentException($"LearningRate must be positive and finite, got {LearningRate}.", nameof(LearningRate));
         if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay))
             throw new ArgumentException($"WeightDecay must be non-negative and finite, got {WeightDecay}.", nameof(WeightDecay));
+        if (!(LabelSmoothing >= 0 && LabelSmoothing < 1))
+            throw new ArgumentException($"LabelSmoothing must be in [0, 1), got {LabelSmoothing}.", nameof(LabelSmoothing));
         if (!(Momentum >= 0 && Momentum < 1))
             throw new ArgumentException($"Momentum must be in [0, 1), got {Momentum}.", nameof(Momentum));
         if (Schedule is null)

@@ -19,6 +19,39 @@ public sealed class TorchClassifierTrainerTests
     };
 
     [TorchFact]
+    public void LabelSmoothing_FirstStepLoss_MatchesAScalarReference()
+    {
+        // One batch holding every row: the reported training loss is the smoothed cross-entropy of the initial weights.
+        const double e = 0.2;
+        var data = Blobs(40, 6, 4, seed: 11);
+        float[][]? logits = null;
+        var options = Fast();
+        options.Epochs = 1;
+        options.BatchSize = 40;
+        options.LabelSmoothing = e;
+        var result = new TorchClassifierTrainer(() =>
+        {
+            var net = SmallNet(6, 8, 4);
+            using var noGrad = torch.no_grad();
+            using var x = torch.tensor(data.Features, [40, 6]);
+            using var z = net.call(x);
+            logits = Enumerable.Range(0, 40).Select(i => z[i].data<float>().ToArray()).ToArray();
+            return net;
+        }, options).Train(data, classCount: 4);
+
+        double sum = 0;
+        for (int i = 0; i < 40; i++)
+        {
+            double max = logits![i].Max(), lse = max + Math.Log(logits[i].Sum(v => Math.Exp(v - max)));
+            double nll = lse - logits[i][data.Labels[i]];
+            double uniform = logits[i].Average(v => lse - v);
+            sum += (1 - e) * nll + e * uniform;
+        }
+        Assert.Equal(sum / 40, result.History.Epochs[0].TrainLoss, 1e-5);
+        Assert.Throws<ArgumentException>(() => new TorchClassifierTrainer(() => SmallNet(6, 8, 4), new TorchTrainingOptions { LabelSmoothing = 1 }));
+    }
+
+    [TorchFact]
     public void SameSeed_GivesIdenticalWeightsAndHistory_DifferentSeedDiffers()
     {
         var data = Blobs(120, 6, 3, seed: 1);
