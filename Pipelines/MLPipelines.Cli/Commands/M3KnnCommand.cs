@@ -78,11 +78,14 @@ internal sealed class M3KnnCommand : ICommand
         AnsiConsole.Progress().AutoClear(true).Start(ctx =>
         {
             var task = ctx.AddTask("Embedding images", maxValue: 1);
-            knn.FeaturizeProgress = new SynchronousProgress<int>(n =>
-            {
-                task.Description = string.Create(CultureInfo.InvariantCulture, $"Embedding images: {n} done");
-            });
             task.IsIndeterminate = true;
+            knn.FeaturizeProgress = new SynchronousProgress<(int Done, int Total)>(p =>
+            {
+                task.IsIndeterminate = false;
+                task.MaxValue = Math.Max(1, p.Total);
+                task.Value = p.Done;
+                task.Description = string.Create(CultureInfo.InvariantCulture, $"Embedding images ({p.Done}/{p.Total})");
+            });
             result = Milestone3Knn.Run(experiment, knn, new SynchronousProgress<string>(s =>
             {
                 AnsiConsole.WriteLine(s);

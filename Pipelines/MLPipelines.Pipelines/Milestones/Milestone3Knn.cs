@@ -56,8 +56,8 @@ public sealed class KnnExperimentOptions
     /// <summary>Validation images also run through the saved model.zip (fresh MLContext) to check it predicts like the vectors. The default value is 8.</summary>
     public int ChainCheckImages { get; set; } = 8;
 
-    /// <summary>Receives the number of images featurized so far. The default value is null.</summary>
-    public IProgress<int>? FeaturizeProgress { get; set; }
+    /// <summary>Receives (images featurized so far, images in all). The default value is null.</summary>
+    public IProgress<(int Done, int Total)>? FeaturizeProgress { get; set; }
 }
 
 /// <summary>One grid cell of <see cref="Milestone3Knn"/>.</summary>
@@ -130,7 +130,7 @@ public static class Milestone3Knn
                 Log = s => log?.Report(s),
             }))
             {
-                features = featurizer.Featurize(all, knn.FeaturizeProgress);
+                features = featurizer.Featurize(all, knn.FeaturizeProgress is { } progress ? new CountProgress(progress, all.Count) : null);
             }
             double imagesPerSecond = features.Computed > 0 ? features.Computed / features.Elapsed.TotalSeconds : 0;
             log?.Report(string.Create(CultureInfo.InvariantCulture,
@@ -442,5 +442,10 @@ public static class Milestone3Knn
         public string Label { get; set; } = "";
 
         public float[] Features { get; set; } = [];
+    }
+
+    private sealed class CountProgress(IProgress<(int Done, int Total)> target, int total) : IProgress<int>
+    {
+        public void Report(int value) => target.Report((value, total));
     }
 }

@@ -46,10 +46,28 @@ internal static class M3KnnFixture
         string data = SyntheticImages.Write(dir.Combine("data"), Classes, perClass: 10, seed: 3);
         string backbone = WriteSpatialBackbone(dir.Path);
         string run = dir.Combine("run");
+        var progress = new List<(int Done, int Total)>();
         var result = Milestone3Knn.Run(
             new ExperimentOptions { DataRoot = data, Dataset = "synthetic", Seed = 1, OutputDirectory = run },
-            new KnnExperimentOptions { Backbone = backbone, K = [k], Metrics = [metric], CacheDirectory = dir.Combine("cache"), ChainCheckImages = 6 });
+            new KnnExperimentOptions
+            {
+                Backbone = backbone, K = [k], Metrics = [metric], CacheDirectory = dir.Combine("cache"), ChainCheckImages = 6,
+                FeaturizeProgress = new Collect<(int Done, int Total)>(progress),
+            });
+        // Progress counts up to every image of the split (30), with the total known from the first report.
+        Assert.NotEmpty(progress);
+        Assert.All(progress, p => Assert.Equal(Classes.Length * 10, p.Total));
+        Assert.Equal(Classes.Length * 10, progress[^1].Done);
         return (data, run, result);
+    }
+
+    private sealed class Collect<T>(List<T> sink) : IProgress<T>
+    {
+        public void Report(T value)
+        {
+            lock (sink)
+                sink.Add(value);
+        }
     }
 }
 
