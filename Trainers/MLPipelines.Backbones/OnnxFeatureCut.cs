@@ -60,6 +60,7 @@ public static class OnnxFeatureCut
         var g = copy.Graph!;
         if (g.Nodes.Any(n => n.Outputs.Contains(outputName)) || g.Inputs.Any(i => i.Name == outputName))
             throw new ArgumentException($"The name '{outputName}' is already used in the graph.", nameof(outputName));
+        RemoveMirroredBatch(copy);
         var identity = new OnnxNodeProto { OpType = "Identity", Name = outputName + "_identity" };
         identity.Inputs.Add(features.TensorName);
         identity.Outputs.Add(outputName);
@@ -89,6 +90,34 @@ public static class OnnxFeatureCut
         if (length <= 0 || length != entry.Length - 4)
             throw new InvalidDataException($"'{modelZip}': entry {entry.FullName} has an unexpected layout (length prefix {length}, entry {entry.Length} bytes).");
         return reader.ReadBytes(length);
+    }
+
+    /// <summary>
+    /// A model compiled with test-time mirroring (TorchTrainerOptions.TestTimeHorizontalFlip) runs its network on the
+    /// batch Concat(x, mirrored x); the embedding of an image is that of the image as given, so this rewires the
+    /// network to read x (in place; the Slice/Concat nodes are left for pruning). Other graphs are unchanged.
+    /// </summary>
+    /// <param name="model">The model to edit.</param>
+    public static void RemoveMirroredBatch(OnnxModelProto model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var g = model.Graph ?? throw new ArgumentException("The model has no graph.", nameof(model));
+        var producers = g.Nodes.SelectMany(n => n.Outputs.Select(o => (Output: o, Node: n))).ToDictionary(p => p.Output, p => p.Node, StringComparer.Ordinal);
+        foreach (var concat in g.Nodes.Where(n => n.OpType == "Concat" && n.Inputs.Count == 2 && n.Outputs.Count == 1).ToList())
+        {
+            if (!concat.Outputs[0].StartsWith("tta_batch", StringComparison.Ordinal)
+                || !producers.TryGetValue(concat.Inputs[1], out var slice) || slice.OpType != "Slice")
+                continue;
+            string batch = concat.Outputs[0], original = concat.Inputs[0];
+            foreach (var node in g.Nodes)
+            {
+                for (int i = 0; i < node.Inputs.Count; i++)
+                {
+                    if (node.Inputs[i] == batch)
+                        node.Inputs[i] = original;
+                }
+            }
+        }
     }
 
     private static void Prune(OnnxGraphProto g, string output)

@@ -53,6 +53,15 @@ public sealed class TorchTrainerOptions : TorchTrainingOptions
     public new TorchTrainerOptions Clone() => (TorchTrainerOptions)base.Clone();
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    /// <summary>
+    /// Test-time augmentation compiled into the model: for image inputs the ONNX graph runs the network on each image
+    /// and on its mirror image (flipped left-right) in one batch and averages the two logit vectors, so the saved zip
+    /// (stock ML.NET) predicts with the augmentation at twice the inference cost. Training is unchanged. Needs image
+    /// rows (<see cref="ImageShape"/> or a [C, H, W] feature column). The default value is false.
+    /// </summary>
+    public bool TestTimeHorizontalFlip { get; set; }
+
+    /// <inheritdoc/>
     public override void Validate()
     {
         if (string.IsNullOrWhiteSpace(LabelColumnName))

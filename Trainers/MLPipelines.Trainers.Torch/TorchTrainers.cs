@@ -71,6 +71,10 @@ public abstract class TorchTrainerBase : IEstimator<TorchModel>
                 "EarlyStoppingPatience needs validation data: set ValidationFraction or call Fit(trainData, validationData).",
                 nameof(TorchTrainerOptions.EarlyStoppingPatience));
 
+        if (o.TestTimeHorizontalFlip && imageShape is null)
+            throw new ArgumentException(
+                "TestTimeHorizontalFlip needs image rows: set ImageShape [C, H, W] or use a feature column with three dimensions.",
+                nameof(TorchTrainerOptions.TestTimeHorizontalFlip));
         var engine = new TorchClassifierTrainer(_moduleFactory, o);
         var result = engine.Train(trainSet, validationSet, o.CancellationToken, classCount: classes.Count);
         try
@@ -86,7 +90,9 @@ public abstract class TorchTrainerBase : IEstimator<TorchModel>
                     var shape = g.AddInitializer(g.UniqueName("nchw_shape"), [-1L, s[0], s[1], s[2]], 4);
                     input = g.AddNode("Reshape", [x, shape], g.UniqueName("to_nchw"));
                 }
-                var logits = TorchOnnxExporter.WriteModule(g, module, input, "net");
+                var logits = o.TestTimeHorizontalFlip
+                    ? WriteFlipAveraged(g, module, input, classes.Count)
+                    : TorchOnnxExporter.WriteModule(g, module, input, "net");
                 return Head(g, logits);
             });
             return new TorchModel(compiled.Chain, compiled.Onnx, result, classes, imageShape);
@@ -100,6 +106,24 @@ public abstract class TorchTrainerBase : IEstimator<TorchModel>
 
     /// <inheritdoc />
     public abstract SchemaShape GetOutputSchema(SchemaShape inputSchema);
+
+    /// <summary>
+    /// Writes logits = (net(x) + net(flip(x))) / 2 for an NCHW input, as one batch of 2N images: Slice with step -1
+    /// along the width, Concat on the batch axis, the network once, then the mean of the two halves.
+    /// </summary>
+    private static string WriteFlipAveraged(OnnxGraphBuilder g, nn.Module<Tensor, Tensor> module, string nchw, int classes)
+    {
+        var starts = g.AddInitializer(g.UniqueName("flip_starts"), [-1L], 1);
+        var ends = g.AddInitializer(g.UniqueName("flip_ends"), [long.MinValue], 1);
+        var axes = g.AddInitializer(g.UniqueName("flip_axes"), [3L], 1);
+        var steps = g.AddInitializer(g.UniqueName("flip_steps"), [-1L], 1);
+        var mirrored = g.AddNode("Slice", [nchw, starts, ends, axes, steps], g.UniqueName("tta_mirrored"));
+        var both = g.AddNode("Concat", [nchw, mirrored], g.UniqueName("tta_batch"), OnnxAttribute.Int("axis", 0));
+        var logits = TorchOnnxExporter.WriteModule(g, module, both, "net");
+        var halves = g.AddInitializer(g.UniqueName("tta_halves_shape"), [2L, -1L, classes], 3);
+        var split = g.AddNode("Reshape", [logits, halves], g.UniqueName("tta_halves"));
+        return g.AddNode("ReduceMean", [split], g.UniqueName("tta_logits"), OnnxAttribute.Ints("axes", 0), OnnxAttribute.Int("keepdims", 0));
+    }
 
     private protected abstract (TrainingData Data, IReadOnlyList<string> Classes) Read(IDataView data);
 

@@ -13,13 +13,13 @@ internal sealed class M3TransferCommand : ICommand
 
     public string Summary => "Milestone 3: transfer learning (ResNet-18/50, DenseNet-121; frozen, fine-tuned or progressive).";
 
-    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--no-augment" };
+    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--no-augment", "--tta" };
 
     public string Usage => """
         mlpipelines m3-transfer --data DIR [--backbone resnet18|resnet50|densenet121] [--strategy frozen|finetune|progressive]
                                 [--weights FILE|none] [--image-size 224] [--epochs 10] [--batch-size 32] [--lr 0.001]
                                 [--schedule step|cosine] [--step-size 7] [--head-lr-multiplier 1] [--label-smoothing 0]
-                                [--dropout P] [--unfreeze 3,5,7,9,11] [--threads N] [--no-augment]
+                                [--tta] [--dropout P] [--unfreeze 3,5,7,9,11] [--threads N] [--no-augment]
                                 [--validation-fraction 0.2] [--seed 1] [--out DIR] [--test-data DIR]
 
         Fine-tunes a pretrained backbone with a new linear head inside an ML.NET chain (images -> RGB pixels / 255 ->
@@ -34,6 +34,7 @@ internal sealed class M3TransferCommand : ICommand
           --schedule       step: StepLR(--step-size, gamma 0.1) (the course's); cosine: cosine annealing to 0 over --epochs
           --head-lr-multiplier  the new head's learning rate = --lr times this (e.g. 10 with --lr 0.0001)
           --label-smoothing     label smoothing of the training loss, in [0, 1) (e.g. 0.1)
+          --tta            the saved model averages each image's logits with its mirror image's (2x inference cost)
         Optimiser Adam (lr 0.001), StepLR(step 7, gamma 0.1).
         """;
 
@@ -76,6 +77,7 @@ internal sealed class M3TransferCommand : ICommand
             },
             HeadLearningRateMultiplier = args.Double("--head-lr-multiplier", 1),
             LabelSmoothing = args.Double("--label-smoothing", 0),
+            TestTimeHorizontalFlip = args.Flag("--tta"),
             Dropout = dropoutText is null ? null : double.Parse(dropoutText, CultureInfo.InvariantCulture),
             Augment = args.Flag("--no-augment") ? false : null,
             UnfreezeEpochs = args.IntList("--unfreeze") ?? [3, 5, 7, 9, 11],

@@ -218,6 +218,7 @@ public static class Milestone3Knn
             if (card.Grayscale) throw new ArgumentException($"'{name}' is a grayscale model; KNN embeddings need an RGB network (m3-transfer).", nameof(knn));
             var onnx = OnnxFeatureCut.ReadOnnxFromModelZip(name);
             var model = OnnxModelIO.Parse(onnx);
+            OnnxFeatureCut.RemoveMirroredBatch(model); // a --tta model: embed the image as given
             var cut = OnnxFeatureCut.FindPooledFeatures(model);
             // The network's input is the zip's "Features" column, which the embedding chain writes: rename it.
             const string networkInput = "network_pixels";

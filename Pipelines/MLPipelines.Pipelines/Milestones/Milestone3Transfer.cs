@@ -48,6 +48,9 @@ public sealed class TransferOptions
     /// <summary>Label smoothing of the training loss (see <see cref="TorchTrainingOptions.LabelSmoothing"/>). The default value is 0.</summary>
     public double LabelSmoothing { get; set; }
 
+    /// <summary>Compile mirror-image test-time augmentation into the model (see <see cref="TorchTrainerOptions.TestTimeHorizontalFlip"/>). The default value is false.</summary>
+    public bool TestTimeHorizontalFlip { get; set; }
+
     /// <summary>Dropout before the head; null: 0.5 for fine-tuning and progressive unfreezing, 0 for a frozen backbone. The default value is null.</summary>
     public double? Dropout { get; set; }
 
@@ -107,6 +110,7 @@ public static class Milestone3Transfer
                 Optimizer = TorchOptimizerKind.Adam,
                 LearningRate = transfer.LearningRate,
                 LabelSmoothing = transfer.LabelSmoothing,
+                TestTimeHorizontalFlip = transfer.TestTimeHorizontalFlip,
                 Schedule = transfer.Schedule ?? TorchLearningRateSchedule.Step(transfer.StepSize, 0.1),
                 Epochs = transfer.Epochs,
                 BatchSize = transfer.BatchSize,
@@ -140,6 +144,7 @@ public static class Milestone3Transfer
         result.Metrics.Extra["learning_rate"] = transfer.LearningRate;
         result.Metrics.Extra["head_lr_multiplier"] = transfer.HeadLearningRateMultiplier;
         result.Metrics.Extra["label_smoothing"] = transfer.LabelSmoothing;
+        result.Metrics.Extra["test_time_flip"] = transfer.TestTimeHorizontalFlip;
         result.Metrics.Extra["schedule"] = (transfer.Schedule ?? TorchLearningRateSchedule.Step(transfer.StepSize, 0.1)).ToString();
         result.Metrics.Extra["epochs"] = transfer.Epochs;
         result.Metrics.Extra["image_size"] = size;

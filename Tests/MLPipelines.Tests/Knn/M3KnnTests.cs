@@ -238,7 +238,7 @@ public sealed class M3KnnFineTunedTests
         string transferRun = dir.Combine("transfer");
         Milestone3Transfer.Run(
             new ExperimentOptions { DataRoot = data, ImageSize = 32, Seed = 1, OutputDirectory = transferRun, TestData = data },
-            new TransferOptions { Backbone = "resnet18", Weights = "none", Epochs = 1, BatchSize = 8, Threads = 2 });
+            new TransferOptions { Backbone = "resnet18", Weights = "none", Epochs = 1, BatchSize = 8, Threads = 2, TestTimeHorizontalFlip = true });
         string zip = Path.Combine(transferRun, "model.zip");
         var transferMetrics = MetricsJson.Read(Path.Combine(transferRun, "metrics.json"));
         Assert.Equal("data", (string)transferMetrics.Extra["dataset"]!);
@@ -258,6 +258,9 @@ public sealed class M3KnnFineTunedTests
             var (cut, _) = OnnxFeatureCut.CutAtPooledFeatures(OnnxModelIO.Parse(OnnxFeatureCut.ReadOnnxFromModelZip(zip)), "pooled_out");
             var pixels = MLPipelines.Data.ImagePreprocessing.ExtractFeatures(new MLContext(0), paths,
                 new MLPipelines.Data.ImagePreprocessingOptions { ImageSize = 32, Grayscale = false });
+            // The zip averages each image with its mirror image (--tta); embeddings are of the image as given.
+            Assert.Contains(OnnxModelIO.Parse(OnnxFeatureCut.ReadOnnxFromModelZip(zip)).Graph!.Nodes, n => n.OpType == "Slice");
+            Assert.DoesNotContain(cut.Graph!.Nodes, n => n.OpType is "Slice" or "Concat");
             var manual = OrtRunner.Run(cut.ToBytes(), ("Features", pixels, [paths.Count, 3 * 32 * 32]))["pooled_out"];
             Assert.Equal([(long)paths.Count, 512L], manual.Shape);
             for (int i = 0; i < embeddings.Length; i++)

@@ -203,6 +203,61 @@ public sealed class TorchEstimatorTests
     }
 
     [TorchFact]
+    public void TestTimeHorizontalFlip_CompiledGraphAveragesTheMirroredLogits()
+    {
+        var ml = new MLContext(1);
+        var random = new Random(6);
+        var rows = Enumerable.Range(0, 80).Select(i =>
+        {
+            bool label = i % 2 == 0;
+            var pixels = new float[16];
+            for (int p = 0; p < 16; p++)
+                pixels[p] = (float)(random.NextDouble() * 0.5 + (label && p % 4 < 2 ? 0.5 : 0)); // left half bright: not mirror-symmetric
+            return new ImageRow { Features = pixels, Label = label };
+        }).ToList();
+        var data = ml.Data.LoadFromEnumerable(rows);
+        var options = Options();
+        options.ValidationFraction = 0;
+        options.TestTimeHorizontalFlip = true;
+        var model = ml.BinaryClassification.Trainers.TorchSharp(() => torch.nn.Sequential(
+            torch.nn.Conv2d(1, 3, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(3 * 2 * 2, 2)), options).Fit(data);
+
+        // Reference: TorchSharp, (net(x) + net(x mirrored)) / 2, softmax, P(true).
+        var pixels = Column(data, "Features");
+        float[] expected, plain;
+        using (torch.no_grad())
+        {
+            model.Module.eval();
+            using var x = torch.tensor(pixels, [80, 1, 4, 4]);
+            using var mirrored = x.flip(3);
+            using var a = model.Module.call(x);
+            using var b = model.Module.call(mirrored);
+            using var mean = (a + b) / 2;
+            using var p = mean.softmax(1);
+            using var q = a.softmax(1);
+            expected = Enumerable.Range(0, 80).Select(i => p[i, 1].ToSingle()).ToArray();
+            plain = Enumerable.Range(0, 80).Select(i => q[i, 1].ToSingle()).ToArray();
+        }
+        var scored = Column(model.Transform(data), "Probability");
+        Assert.True(MaxAbsDiff(expected, scored) <= 1e-5, $"max diff {MaxAbsDiff(expected, scored)}");
+        Assert.True(MaxAbsDiff(plain, scored) > 1e-3, "the mirrored pass made no difference: the flip is not in the graph");
+
+        // And after a save/reload with stock ML.NET.
+        using var stream = new MemoryStream();
+        ml.Model.Save(model, data.Schema, stream);
+        stream.Position = 0;
+        var reloaded = new MLContext(2).Model.Load(stream, out _);
+        Assert.True(MaxAbsDiff(scored, Column(reloaded.Transform(data), "Probability")) <= 1e-6);
+
+        var vectorOptions = Options();
+        vectorOptions.TestTimeHorizontalFlip = true;
+        var vectors = ml.Data.LoadFromEnumerable(BinaryRows(40, 3));
+        var e = Assert.Throws<ArgumentException>(() =>
+            ml.BinaryClassification.Trainers.TorchSharp(() => TrainingFixtures.SmallNet(Dim, 4, 2), vectorOptions).Fit(vectors));
+        Assert.Contains("TestTimeHorizontalFlip", e.Message);
+    }
+
+    [TorchFact]
     public void WrongLogitCount_IsReportedBeforeTraining()
     {
         var ml = new MLContext(1);
