@@ -11,6 +11,11 @@ if (args.Length > 0 && args[0] == "featurize-quick")
     return FeaturizeQuick.Run(args);
 }
 
+if (args.Length > 0 && args[0] == "tta-eval")
+{
+    return TtaEval.Run(args);
+}
+
 if (args.Length > 0 && args[0] == "knn-quick")
 {
     return KnnQuick.Run(args);
