@@ -59,6 +59,20 @@ public sealed class TorchEstimatorTests
         }).ToList();
     }
 
+    /// <summary>1x4x4 images; the true class has a brighter left half (so an image and its mirror image differ).</summary>
+    private static List<ImageRow> ImageRows(int count, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(i =>
+        {
+            bool label = i % 2 == 0;
+            var pixels = new float[16];
+            for (int p = 0; p < 16; p++)
+                pixels[p] = (float)(random.NextDouble() * 0.5 + (label && p % 4 < 2 ? 0.5 : 0));
+            return new ImageRow { Features = pixels, Label = label };
+        }).ToList();
+    }
+
     private static TorchTrainerOptions Options() => new()
     {
         Epochs = 8,
@@ -180,16 +194,7 @@ public sealed class TorchEstimatorTests
     public void ImageFeatures_InferTheShape_AndTheGraphReshapesToNchw()
     {
         var ml = new MLContext(1);
-        var random = new Random(5);
-        var rows = Enumerable.Range(0, 80).Select(i =>
-        {
-            bool label = i % 2 == 0;
-            var pixels = new float[16];
-            for (int p = 0; p < 16; p++)
-                pixels[p] = (float)(random.NextDouble() * 0.5 + (label && p % 4 < 2 ? 0.5 : 0));
-            return new ImageRow { Features = pixels, Label = label };
-        }).ToList();
-        var data = ml.Data.LoadFromEnumerable(rows);
+        var data = ml.Data.LoadFromEnumerable(ImageRows(80, seed: 5));
         var options = Options();
         options.ValidationFraction = 0;
         options.Augmentation = [new RandomCropWithPadding(1)];
@@ -206,16 +211,7 @@ public sealed class TorchEstimatorTests
     public void TestTimeHorizontalFlip_CompiledGraphAveragesTheMirroredLogits()
     {
         var ml = new MLContext(1);
-        var random = new Random(6);
-        var rows = Enumerable.Range(0, 80).Select(i =>
-        {
-            bool label = i % 2 == 0;
-            var pixels = new float[16];
-            for (int p = 0; p < 16; p++)
-                pixels[p] = (float)(random.NextDouble() * 0.5 + (label && p % 4 < 2 ? 0.5 : 0)); // left half bright: not mirror-symmetric
-            return new ImageRow { Features = pixels, Label = label };
-        }).ToList();
-        var data = ml.Data.LoadFromEnumerable(rows);
+        var data = ml.Data.LoadFromEnumerable(ImageRows(80, seed: 6)); // not mirror-symmetric
         var options = Options();
         options.ValidationFraction = 0;
         options.TestTimeHorizontalFlip = true;
