@@ -228,6 +228,8 @@ public sealed class SimilarTests
     }
 }
 
+/// <summary>Trains with libtorch's process-wide thread count set, so it runs in the serialised torch-training collection.</summary>
+[Collection(MLPipelines.Tests.Torch.Training.TorchTrainingCollection.Name)]
 public sealed class M3KnnFineTunedTests
 {
     [MLPipelines.Tests.Torch.TorchFact]
