@@ -341,21 +341,24 @@ public sealed class TorchClassifierTrainer
         var labels64 = new long[data.Count];
         for (int i = 0; i < labels64.Length; i++)
             labels64[i] = data.Labels[i];
-        // torch.tensor copies the managed array; on the CPU that copy is the result (no second one: a 224-px dataset
-        // of a few thousand images is gigabytes).
-        var x = torch.tensor(data.Features, [data.Count, data.FeatureCount]);
-        var y = torch.tensor(labels64);
-        if (device.type == DeviceType.CPU)
-        {
-            labels = y;
-            return x;
-        }
-        using (x)
-        using (y)
-        {
+        using (var y = torch.tensor(labels64))
             labels = y.to(device, copy: true);
-            return x.to(device, copy: true);
+
+        // One libtorch-allocated (aligned) tensor on the device, filled in slices: no second full-size copy (a 224-px
+        // dataset of a few thousand images is gigabytes), and the same storage alignment in every run, so kernels take
+        // the same code paths and results stay bit-reproducible (a tensor over a copied managed array is not aligned
+        // the same way from run to run).
+        int n = data.Count, d = data.FeatureCount;
+        var x = torch.empty([n, d], ScalarType.Float32, device);
+        int rowsPerSlice = Math.Max(1, (1 << 22) / Math.Max(1, d));
+        for (int start = 0; start < n; start += rowsPerSlice)
+        {
+            int count = Math.Min(rowsPerSlice, n - start);
+            using var slice = torch.tensor(data.Features.AsSpan(start * d, count * d).ToArray(), [count, d]);
+            using var target = x.narrow(0, start, count);
+            target.copy_(slice);
         }
+        return x;
     }
 
     private static void SeedTorch(long seed, bool cuda)
