@@ -102,6 +102,27 @@ internal sealed class Arguments
         }
     }
 
+    /// <summary><c>--classes a,b,...</c> or <c>all</c> (null); at least two names.</summary>
+    public string[]? Classes(string fallback)
+    {
+        var text = String("--classes") ?? fallback;
+        if (text.Equals("all", StringComparison.OrdinalIgnoreCase))
+            return null;
+        var classes = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        if (classes.Length < 2)
+            throw new UsageException("--classes needs at least two class names (e.g. 6,8) or 'all'.");
+        return classes;
+    }
+
+    /// <summary><c>--seeds 1,2,3</c>, else <c>--seed N</c> (default 1); at least one seed.</summary>
+    public int[] Seeds()
+    {
+        var seeds = IntList("--seeds") ?? [Int("--seed", 1)];
+        if (seeds.Length == 0)
+            throw new UsageException("--seeds needs at least one seed.");
+        return seeds;
+    }
+
     public TEnum Enum<TEnum>(string name, TEnum fallback) where TEnum : struct, Enum
     {
         var s = String(name);

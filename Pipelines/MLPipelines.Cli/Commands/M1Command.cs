@@ -33,13 +33,8 @@ internal sealed class M1Command : ICommand
 
     public int Run(Arguments args)
     {
-        var classesText = args.String("--classes") ?? "6,8";
-        var classes = classesText.Equals("all", StringComparison.OrdinalIgnoreCase)
-            ? null
-            : classesText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (classes is { Length: < 2 })
-            throw new UsageException("--classes needs at least two class names (e.g. 6,8) or 'all'.");
-        var seeds = args.IntList("--seeds") ?? [args.Int("--seed", 1)];
+        var classes = args.Classes("6,8");
+        var seeds = args.Seeds();
         var output = args.String("--out") ?? Path.Combine("runs", "m1");
         var experiment = new ExperimentOptions
         {

@@ -44,15 +44,8 @@ internal sealed class M2Command : ICommand
     /// <summary>Reads every m2 option (shared with <c>sweep m2</c>, which overrides some).</summary>
     internal static (ExperimentOptions Experiment, Milestone2Options Options, int[] Seeds, string Output) Parse(Arguments args, string defaultOutput = "runs/m2")
     {
-        var classesText = args.String("--classes") ?? "6,8";
-        var classes = classesText.Equals("all", StringComparison.OrdinalIgnoreCase)
-            ? null
-            : classesText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (classes is { Length: < 2 })
-            throw new UsageException("--classes needs at least two class names (e.g. 6,8) or 'all'.");
-        var seeds = args.IntList("--seeds") ?? [args.Int("--seed", 1)];
-        if (seeds.Length == 0)
-            throw new UsageException("--seeds needs at least one seed.");
+        var classes = args.Classes("6,8");
+        var seeds = args.Seeds();
         var output = args.String("--out") ?? defaultOutput;
         var experiment = new ExperimentOptions
         {

@@ -38,13 +38,8 @@ internal sealed class M3CnnCommand : ICommand
         var dataset = args.String("--dataset") ?? SignLanguageDigits.FolderName;
         if (dataset is not (SignLanguageDigits.FolderName or StanfordCars.FolderName))
             throw new UsageException($"--dataset must be {SignLanguageDigits.FolderName} or {StanfordCars.FolderName}, got '{dataset}'.");
-        var classesText = args.String("--classes") ?? "all";
-        var classes = classesText.Equals("all", StringComparison.OrdinalIgnoreCase)
-            ? null
-            : classesText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (classes is { Length: < 2 })
-            throw new UsageException("--classes needs at least two class names or 'all'.");
-        var seeds = args.IntList("--seeds") ?? [args.Int("--seed", 1)];
+        var classes = args.Classes("all");
+        var seeds = args.Seeds();
         var output = args.String("--out") ?? Path.Combine("runs", "m3-cnn");
         var experiment = Milestone3Cnn.DefaultExperiment(dataset);
         experiment.DataRoot = args.String("--data");

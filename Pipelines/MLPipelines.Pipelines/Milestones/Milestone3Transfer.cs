@@ -100,6 +100,7 @@ public static class Milestone3Transfer
         double dropout = transfer.Dropout ?? (frozen ? 0 : 0.5);
         bool augment = transfer.Augment ?? !frozen;
         int size = experiment.ImageSize;
+        var schedule = transfer.Schedule ?? TorchLearningRateSchedule.Step(transfer.StepSize, 0.1);
 
         var result = ImageClassificationExperiment.Run(experiment, items, classes, (train, validation, binary, classNames) =>
         {
@@ -111,7 +112,7 @@ public static class Milestone3Transfer
                 LearningRate = transfer.LearningRate,
                 LabelSmoothing = transfer.LabelSmoothing,
                 TestTimeHorizontalFlip = transfer.TestTimeHorizontalFlip,
-                Schedule = transfer.Schedule ?? TorchLearningRateSchedule.Step(transfer.StepSize, 0.1),
+                Schedule = schedule,
                 Epochs = transfer.Epochs,
                 BatchSize = transfer.BatchSize,
                 Seed = experiment.Seed,
@@ -145,9 +146,8 @@ public static class Milestone3Transfer
         result.Metrics.Extra["head_lr_multiplier"] = transfer.HeadLearningRateMultiplier;
         result.Metrics.Extra["label_smoothing"] = transfer.LabelSmoothing;
         result.Metrics.Extra["test_time_flip"] = transfer.TestTimeHorizontalFlip;
-        result.Metrics.Extra["schedule"] = (transfer.Schedule ?? TorchLearningRateSchedule.Step(transfer.StepSize, 0.1)).ToString();
+        result.Metrics.Extra["schedule"] = schedule.ToString();
         result.Metrics.Extra["epochs"] = transfer.Epochs;
-        result.Metrics.Extra["image_size"] = size;
         MetricsJson.Write(Path.Combine(experiment.OutputDirectory, MetricsJson.FileName), result.Metrics);
         return result;
     }

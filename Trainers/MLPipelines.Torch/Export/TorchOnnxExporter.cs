@@ -22,6 +22,24 @@ namespace MLPipelines.Torch.Export;
 public static class TorchOnnxExporter
 {
     /// <summary>
+    /// Writes named child modules one after another (a chain, like Sequential without the container), each under
+    /// <c>prefix.name</c>.
+    /// </summary>
+    /// <param name="graph">The graph under construction.</param>
+    /// <param name="input">The chain's input tensor.</param>
+    /// <param name="prefix">Path of the owning module.</param>
+    /// <param name="parts">The children in order, with their state-dict names.</param>
+    /// <returns>The name of the last module's output.</returns>
+    public static string WriteSequence(OnnxGraphBuilder graph, string input, string prefix, params (string Name, nn.Module<Tensor, Tensor> Module)[] parts)
+    {
+        ArgumentNullException.ThrowIfNull(parts);
+        string x = input;
+        foreach (var (name, module) in parts)
+            x = WriteModule(graph, module, x, prefix + "." + name);
+        return x;
+    }
+
+    /// <summary>
     /// Writes the eval-mode forward pass of <paramref name="module"/> applied to <paramref name="input"/> into
     /// <paramref name="graph"/> and returns the name of the output tensor.
     /// </summary>

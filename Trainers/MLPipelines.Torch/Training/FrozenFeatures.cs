@@ -77,14 +77,13 @@ internal static class FeatureCache
     {
         backbone.eval();
         using var noGrad = torch.no_grad();
-        int d = data.FeatureCount, f = backbone.FeatureCount, n = data.Count;
+        int f = backbone.FeatureCount, n = data.Count;
         var result = new float[(long)n * f];
         for (int start = 0; start < n; start += batchSize)
         {
             using var scope = torch.NewDisposeScope();
             int count = Math.Min(batchSize, n - start);
-            var slice = data.Features.AsSpan(start * d, count * d).ToArray();
-            var x = torch.tensor(slice, [count, d]).to(device).view(data.BatchShape(count));
+            var x = TorchClassifierTrainer.Rows(data, start, count, device).view(data.BatchShape(count));
             var features = backbone.Features(x).to(CPU).contiguous();
             features.data<float>().CopyTo(result, start * f);
         }

@@ -354,11 +354,25 @@ public sealed class TorchClassifierTrainer
         for (int start = 0; start < n; start += rowsPerSlice)
         {
             int count = Math.Min(rowsPerSlice, n - start);
-            using var slice = torch.tensor(data.Features.AsSpan(start * d, count * d).ToArray(), [count, d]);
             using var target = x.narrow(0, start, count);
-            target.copy_(slice);
+            CopyRows(data, start, count, target);
         }
         return x;
+    }
+
+    /// <summary>Rows [start, start + count) of <paramref name="data"/> in a new libtorch-allocated [count, D] tensor on <paramref name="device"/>.</summary>
+    internal static Tensor Rows(TorchDataset data, int start, int count, Device device)
+    {
+        var x = torch.empty([count, data.FeatureCount], ScalarType.Float32, device);
+        CopyRows(data, start, count, x);
+        return x;
+    }
+
+    private static void CopyRows(TorchDataset data, int start, int count, Tensor target)
+    {
+        int d = data.FeatureCount;
+        using var slice = torch.tensor(data.Features.AsSpan(start * d, count * d).ToArray(), [count, d]);
+        target.copy_(slice);
     }
 
     private static void SeedTorch(long seed, bool cuda)

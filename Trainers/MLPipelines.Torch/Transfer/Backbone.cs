@@ -207,6 +207,20 @@ public abstract class Backbone : nn.Module<Tensor, Tensor>, IOnnxExportable
     /// <returns>The name of the feature map [N, FeatureCount, h, w].</returns>
     protected abstract string WriteFeatureMapOnnx(OnnxGraphBuilder g, string input, string prefix);
 
+    /// <summary>Registers <paramref name="head"/> under <see cref="HeadName"/> in place of <paramref name="old"/>, which is disposed.</summary>
+    /// <param name="old">The current head.</param>
+    /// <param name="head">The new head.</param>
+    /// <returns><paramref name="head"/>, for the derived class's field.</returns>
+    protected Linear SwapHead(Linear old, Linear head)
+    {
+        ArgumentNullException.ThrowIfNull(old);
+        ArgumentNullException.ThrowIfNull(head);
+        register_module(HeadName, null!);
+        old.Dispose();
+        register_module(HeadName, head);
+        return head;
+    }
+
     /// <summary>Swaps in a new head module under <see cref="HeadName"/> (disposing the old one).</summary>
     /// <param name="head">The new head.</param>
     protected abstract void SetHead(Linear head);

@@ -136,13 +136,7 @@ public sealed class DenseNet : Backbone
     }
 
     /// <inheritdoc/>
-    protected override void SetHead(Linear head)
-    {
-        register_module("classifier", null!);
-        classifier.Dispose();
-        classifier = head;
-        register_module("classifier", classifier);
-    }
+    protected override void SetHead(Linear head) => classifier = SwapHead(classifier, head);
 }
 
 /// <summary>
@@ -186,12 +180,8 @@ public sealed class DenseLayer : nn.Module<Tensor, Tensor>, IOnnxExportable
     /// <inheritdoc/>
     public string WriteOnnx(OnnxGraphBuilder g, string input, string prefix)
     {
-        string y = input;
-        foreach (var (name, m) in new (string, nn.Module<Tensor, Tensor>)[]
-                 {
-                     ("norm1", norm1), ("relu1", relu1), ("conv1", conv1), ("norm2", norm2), ("relu2", relu2), ("conv2", conv2),
-                 })
-            y = TorchOnnxExporter.WriteModule(g, m, y, prefix + "." + name);
+        string y = TorchOnnxExporter.WriteSequence(g, input, prefix,
+            ("norm1", norm1), ("relu1", relu1), ("conv1", conv1), ("norm2", norm2), ("relu2", relu2), ("conv2", conv2));
         return g.AddNode("Concat", [input, y], g.UniqueName(prefix + "/Concat"), OnnxAttribute.Int("axis", 1));
     }
 }

@@ -143,23 +143,20 @@ public sealed class ResNet : Backbone
     /// <inheritdoc/>
     protected override string WriteFeatureMapOnnx(OnnxGraphBuilder g, string input, string prefix)
     {
-        string x = input;
-        foreach (var (name, module) in new (string, nn.Module<Tensor, Tensor>)[]
-                 {
-                     ("conv1", conv1), ("bn1", bn1), ("relu", relu), ("maxpool", maxpool),
-                     ("layer1", layer1), ("layer2", layer2), ("layer3", layer3), ("layer4", layer4),
-                 })
-            x = TorchOnnxExporter.WriteModule(g, module, x, prefix + "." + name);
-        return x;
+        return TorchOnnxExporter.WriteSequence(g, input, prefix,
+            ("conv1", conv1), ("bn1", bn1), ("relu", relu), ("maxpool", maxpool),
+            ("layer1", layer1), ("layer2", layer2), ("layer3", layer3), ("layer4", layer4));
     }
 
     /// <inheritdoc/>
-    protected override void SetHead(Linear head)
+    protected override void SetHead(Linear head) => fc = SwapHead(fc, head);
+
+    /// <summary>relu(body + downsample(input)) of a residual block, the identity when <paramref name="downsample"/> is null.</summary>
+    internal static string WriteResidualSum(OnnxGraphBuilder g, string body, string input, Sequential? downsample, string prefix)
     {
-        register_module("fc", null!);
-        fc.Dispose();
-        fc = head;
-        register_module("fc", fc);
+        string identity = downsample is null ? input : TorchOnnxExporter.WriteModule(g, downsample, input, prefix + ".downsample");
+        string sum = g.AddNode("Add", [body, identity], g.UniqueName(prefix + "/Add"));
+        return g.AddNode("Relu", [sum], g.UniqueName(prefix + "/Relu"));
     }
 }
 
@@ -205,12 +202,8 @@ public sealed class BasicBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
     /// <inheritdoc/>
     public string WriteOnnx(OnnxGraphBuilder g, string input, string prefix)
     {
-        string y = input;
-        foreach (var (name, m) in new (string, nn.Module<Tensor, Tensor>)[] { ("conv1", conv1), ("bn1", bn1), ("relu", relu), ("conv2", conv2), ("bn2", bn2) })
-            y = TorchOnnxExporter.WriteModule(g, m, y, prefix + "." + name);
-        string identity = downsample is null ? input : TorchOnnxExporter.WriteModule(g, downsample, input, prefix + ".downsample");
-        string sum = g.AddNode("Add", [y, identity], g.UniqueName(prefix + "/Add"));
-        return g.AddNode("Relu", [sum], g.UniqueName(prefix + "/Relu"));
+        string y = TorchOnnxExporter.WriteSequence(g, input, prefix, ("conv1", conv1), ("bn1", bn1), ("relu", relu), ("conv2", conv2), ("bn2", bn2));
+        return ResNet.WriteResidualSum(g, y, input, downsample, prefix);
     }
 }
 
@@ -261,14 +254,8 @@ public sealed class BottleneckBlock : nn.Module<Tensor, Tensor>, IOnnxExportable
     /// <inheritdoc/>
     public string WriteOnnx(OnnxGraphBuilder g, string input, string prefix)
     {
-        string y = input;
-        foreach (var (name, m) in new (string, nn.Module<Tensor, Tensor>)[]
-                 {
-                     ("conv1", conv1), ("bn1", bn1), ("relu", relu), ("conv2", conv2), ("bn2", bn2), ("relu", relu), ("conv3", conv3), ("bn3", bn3),
-                 })
-            y = TorchOnnxExporter.WriteModule(g, m, y, prefix + "." + name);
-        string identity = downsample is null ? input : TorchOnnxExporter.WriteModule(g, downsample, input, prefix + ".downsample");
-        string sum = g.AddNode("Add", [y, identity], g.UniqueName(prefix + "/Add"));
-        return g.AddNode("Relu", [sum], g.UniqueName(prefix + "/Relu"));
+        string y = TorchOnnxExporter.WriteSequence(g, input, prefix,
+            ("conv1", conv1), ("bn1", bn1), ("relu", relu), ("conv2", conv2), ("bn2", bn2), ("relu", relu), ("conv3", conv3), ("bn3", bn3));
+        return ResNet.WriteResidualSum(g, y, input, downsample, prefix);
     }
 }
