@@ -102,32 +102,35 @@ public static class Milestone3Transfer
         int size = experiment.ImageSize;
         var schedule = transfer.Schedule ?? TorchLearningRateSchedule.Step(transfer.StepSize, 0.1);
 
+        // Built and validated before any image is decoded, so a bad option fails at once, naming it.
+        var options = new TorchTrainerOptions
+        {
+            ImageShape = [3, size, size],
+            Optimizer = TorchOptimizerKind.Adam,
+            LearningRate = transfer.LearningRate,
+            LabelSmoothing = transfer.LabelSmoothing,
+            TestTimeHorizontalFlip = transfer.TestTimeHorizontalFlip,
+            Schedule = schedule,
+            Epochs = transfer.Epochs,
+            BatchSize = transfer.BatchSize,
+            Seed = experiment.Seed,
+            Threads = transfer.Threads,
+            Device = "cpu",
+            Augmentation = augment ? [new RandomResizedCrop(0.8, 1.0), new HorizontalFlip()] : [],
+            Transfer = new TorchTransferOptions
+            {
+                Strategy = transfer.Strategy,
+                UnfreezeEpochs = transfer.UnfreezeEpochs,
+                HeadLearningRateMultiplier = transfer.HeadLearningRateMultiplier,
+            },
+            Progress = transfer.Progress,
+            Log = log,
+        };
+        options.Validate();
+
         var result = ImageClassificationExperiment.Run(experiment, items, classes, (train, validation, binary, classNames) =>
         {
             int k = binary ? 2 : classNames.Count;
-            var options = new TorchTrainerOptions
-            {
-                ImageShape = [3, size, size],
-                Optimizer = TorchOptimizerKind.Adam,
-                LearningRate = transfer.LearningRate,
-                LabelSmoothing = transfer.LabelSmoothing,
-                TestTimeHorizontalFlip = transfer.TestTimeHorizontalFlip,
-                Schedule = schedule,
-                Epochs = transfer.Epochs,
-                BatchSize = transfer.BatchSize,
-                Seed = experiment.Seed,
-                Threads = transfer.Threads,
-                Device = "cpu",
-                Augmentation = augment ? [new RandomResizedCrop(0.8, 1.0), new HorizontalFlip()] : [],
-                Transfer = new TorchTransferOptions
-                {
-                    Strategy = transfer.Strategy,
-                    UnfreezeEpochs = transfer.UnfreezeEpochs,
-                    HeadLearningRateMultiplier = transfer.HeadLearningRateMultiplier,
-                },
-                Progress = transfer.Progress,
-                Log = log,
-            };
             nn.Module<Tensor, Tensor> Factory() => CreateBackbone(backboneName, weights, k, dropout, log);
             TorchModel model = binary
                 ? new TorchBinaryTrainer(Factory, options).Fit(train, validation)
