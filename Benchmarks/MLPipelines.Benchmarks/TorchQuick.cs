@@ -38,12 +38,12 @@ internal static class TorchQuick
     {
         TorchDataset data = TorchWorkload.Data(net);
         var cpuAtEpochEnd = new CpuAtEpochEnd();
-        TorchTrainingOptions options = TorchWorkload.Options(epochs);
+        TorchTrainingSettings options = TorchWorkload.Options(epochs);
         options.Progress = cpuAtEpochEnd;
         var trainer = new TorchClassifierTrainer(() => TorchWorkload.Create(net), options);
         TorchTrainingResult result = trainer.Train(data, classCount: TorchWorkload.Classes);
         result.Module.Dispose();
-        double[] perEpoch = result.History.Epochs.Skip(1).Select(x => x.ImagesPerSecond).ToArray();
+        double[] perEpoch = result.History.Epochs.Skip(1).Select(x => x.SamplesPerSecond).ToArray();
         double[] perCpu = cpuAtEpochEnd.Seconds.Zip(cpuAtEpochEnd.Seconds.Skip(1), (a, b) => data.Count / (b - a)).ToArray();
         Print("torchsharp", net, "trainer", Median(perEpoch), perEpoch, $"cpu_images_per_s={Median(perCpu):F1} rows={data.Count} epochs={epochs} (first epoch dropped)");
 
@@ -156,11 +156,11 @@ internal static class TorchQuick
     }
 
     /// <summary>Process CPU seconds (all threads) at the end of every epoch; synchronous, unlike <see cref="Progress{T}"/>.</summary>
-    private sealed class CpuAtEpochEnd : IProgress<TorchEpochReport>
+    private sealed class CpuAtEpochEnd : IProgress<EpochRecord>
     {
         public List<double> Seconds { get; } = [];
 
-        public void Report(TorchEpochReport value) => Seconds.Add(Environment.CpuUsage.TotalTime.TotalSeconds);
+        public void Report(EpochRecord value) => Seconds.Add(Environment.CpuUsage.TotalTime.TotalSeconds);
     }
 
     private static void Print(string impl, string net, string loop, double median, double[] all, string note) =>

@@ -70,7 +70,7 @@ internal static class TorchWorkload
         return new TorchDataset(x, y, d, IsCnn(net) ? [1, ImageSize, ImageSize] : null);
     }
 
-    public static TorchTrainingOptions Options(int epochs) => new()
+    public static TorchTrainingSettings Options(int epochs) => new()
     {
         Optimizer = TorchOptimizerKind.Adam,
         LearningRate = 0.001,

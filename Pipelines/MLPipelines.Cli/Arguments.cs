@@ -117,9 +117,14 @@ internal sealed class Arguments
     /// <summary><c>--seeds 1,2,3</c>, else <c>--seed N</c> (default 1); at least one seed.</summary>
     public int[] Seeds()
     {
+        if (String("--seeds") is not null && String("--seed") is not null)
+            throw new UsageException("Give --seed N or --seeds A,B,C, not both.");
         var seeds = IntList("--seeds") ?? [Int("--seed", 1)];
         if (seeds.Length == 0)
             throw new UsageException("--seeds needs at least one seed.");
+        var repeated = seeds.GroupBy(s => s).Where(g => g.Count() > 1).Select(g => g.Key).ToList();
+        if (repeated.Count > 0)
+            throw new UsageException($"--seeds must be distinct; {string.Join(", ", repeated)} is given more than once (the same run twice would fake a spread).");
         return seeds;
     }
 
@@ -131,6 +136,41 @@ internal sealed class Arguments
         if (!System.Enum.TryParse<TEnum>(s, ignoreCase: true, out var v) || !System.Enum.IsDefined(v))
             throw new UsageException($"Option {name} must be one of {string.Join(", ", System.Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()))}, got '{s}'.");
         return v;
+    }
+
+    /// <summary>An integer option in [min, max], or null when absent (the run then takes its own default).</summary>
+    public int? NullableInt(string name, int min = int.MinValue, int max = int.MaxValue) =>
+        String(name) is null ? null : Int(name, 0, min, max);
+
+    /// <summary>An enum option, or null when absent.</summary>
+    public TEnum? NullableEnum<TEnum>(string name) where TEnum : struct, Enum =>
+        String(name) is null ? null : Enum(name, default(TEnum));
+
+    /// <summary>A finite number accepted by <paramref name="valid"/> (else a usage error saying <paramref name="rule"/>), or null when absent.</summary>
+    public double? NullableDouble(string name, Func<double, bool> valid, string rule)
+    {
+        if (String(name) is null)
+            return null;
+        var v = Double(name, 0);
+        return valid(v) ? v : throw new UsageException($"Option {name} must be {rule}, got {v.ToString(CultureInfo.InvariantCulture)}.");
+    }
+
+    /// <summary>A positive number, or null when absent.</summary>
+    public double? NullablePositive(string name) => NullableDouble(name, v => v > 0, "positive");
+
+    /// <summary>A non-negative number, or null when absent.</summary>
+    public double? NullableNonNegative(string name) => NullableDouble(name, v => v >= 0, "non-negative");
+
+    /// <summary>A fraction in [0, 1), or null when absent.</summary>
+    public double? NullableFraction(string name) => NullableDouble(name, v => v is >= 0 and < 1, "in [0, 1)");
+
+    /// <summary>Comma-separated positive layer widths (e.g. 128,64), or null when absent.</summary>
+    public int[]? Widths(string name)
+    {
+        var widths = IntList(name);
+        if (widths is not null && (widths.Length == 0 || widths.Any(w => w < 1)))
+            throw new UsageException($"{name} must list positive layer widths, e.g. 128,64.");
+        return widths;
     }
 
     /// <summary>Throws for any option the command did not read.</summary>

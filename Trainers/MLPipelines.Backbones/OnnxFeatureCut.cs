@@ -120,6 +120,28 @@ public static class OnnxFeatureCut
         }
     }
 
+    /// <summary>Renames a graph input and every node input that reads it (in place).</summary>
+    /// <param name="model">The model to edit.</param>
+    /// <param name="from">The current input name.</param>
+    /// <param name="to">The new name.</param>
+    /// <exception cref="ArgumentException">The graph has no input <paramref name="from"/>.</exception>
+    public static void RenameInput(OnnxModelProto model, string from, string to)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var g = model.Graph ?? throw new ArgumentException("The model has no graph.", nameof(model));
+        var input = g.Inputs.Find(i => i.Name == from)
+            ?? throw new ArgumentException($"The graph has no input '{from}' (inputs: {string.Join(", ", g.Inputs.Select(i => i.Name))}).", nameof(from));
+        input.Name = to;
+        foreach (var node in g.Nodes)
+        {
+            for (int i = 0; i < node.Inputs.Count; i++)
+            {
+                if (node.Inputs[i] == from)
+                    node.Inputs[i] = to;
+            }
+        }
+    }
+
     private static void Prune(OnnxGraphProto g, string output)
     {
         var needed = new HashSet<string>(StringComparer.Ordinal) { output };

@@ -154,7 +154,9 @@ public sealed class MlpEngine
                 valAcc = va;
             }
 
-            var record = new EpochRecord(epoch + 1, lossSum / n, (double)correct / n, valLoss, valAcc, lr, Stopwatch.GetElapsedTime(epochStart).TotalSeconds);
+            double epochTrainSeconds = Stopwatch.GetElapsedTime(epochStart, trainedAt).TotalSeconds;
+            var record = new EpochRecord(epoch + 1, lossSum / n, (double)correct / n, valLoss, valAcc, lr, Stopwatch.GetElapsedTime(epochStart).TotalSeconds,
+                epochTrainSeconds > 0 ? n / epochTrainSeconds : 0);
             records.Add(record);
             progress?.Report(record);
             bestEpoch = epoch + 1;

@@ -1,15 +1,5 @@
 namespace MLPipelines.Mlp;
 
-/// <summary>Statistics of one training epoch.</summary>
-/// <param name="Epoch">One-based epoch number.</param>
-/// <param name="TrainLoss">Mean data loss (cross-entropy, without the L2 term) over the epoch's mini-batches, measured during training (dropout active).</param>
-/// <param name="TrainAccuracy">Fraction of training rows classified correctly during the epoch's forward passes.</param>
-/// <param name="ValidationLoss">Mean cross-entropy on the validation set after the epoch, or null without one.</param>
-/// <param name="ValidationAccuracy">Accuracy on the validation set after the epoch, or null without one.</param>
-/// <param name="LearningRate">Learning rate used during the epoch.</param>
-/// <param name="Seconds">Wall-clock seconds the epoch took, validation included.</param>
-public sealed record EpochRecord(int Epoch, double TrainLoss, double TrainAccuracy, double? ValidationLoss, double? ValidationAccuracy, double LearningRate, double Seconds);
-
 /// <summary>What happened during training, epoch by epoch.</summary>
 public sealed class TrainingHistory
 {

@@ -7,7 +7,7 @@ namespace MLPipelines.Trainers.Torch;
 /// layout, the validation hold-out and the training options of the TorchSharp engine
 /// (<see cref="TorchClassifierTrainer"/>). Validated once, when the trainer is created.
 /// </summary>
-public sealed class TorchTrainerOptions : TorchTrainingOptions
+public sealed class TorchTrainerOptions : TorchTrainingSettings
 {
     /// <summary>Name of the label column (Boolean for binary, key for multiclass). The default value is "Label".</summary>
     public string LabelColumnName { get; set; } = ColumnNames.Label;
@@ -24,7 +24,7 @@ public sealed class TorchTrainerOptions : TorchTrainingOptions
     public int[]? ImageShape { get; set; }
 
     /// <summary>
-    /// Fraction of the training rows held out (stratified, seeded by <see cref="TorchTrainingOptions.Seed"/>) for validation when
+    /// Fraction of the training rows held out (stratified, seeded by <see cref="TorchTrainingSettings.Seed"/>) for validation when
     /// <c>Fit</c> gets no validation data; 0 trains on all rows. The default value is 0.
     /// </summary>
     public double ValidationFraction { get; set; }

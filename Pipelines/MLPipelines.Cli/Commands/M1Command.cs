@@ -2,7 +2,6 @@ using System.Globalization;
 using MLPipelines.Mlp;
 using MLPipelines.Pipelines.ImageClassification;
 using MLPipelines.Pipelines.Milestones;
-using MLPipelines.Trainers.Mlp;
 using Spectre.Console;
 
 namespace MLPipelines.Cli.Commands;
@@ -31,58 +30,64 @@ internal sealed class M1Command : ICommand
           --data DIR       data root holding sign-language-digits/ (or that folder); default: $MLPIPELINES_DATA
         """;
 
-    public int Run(Arguments args)
+    /// <summary>What an m1 invocation runs: the experiment, the overrides of the task's MLP defaults, and the seeds.</summary>
+    internal sealed record Plan(ExperimentOptions Experiment, Milestone1Options Options, int[] Seeds);
+
+    /// <summary>Maps the arguments onto the options the run uses (nothing is decided about the task here: the MLP
+    /// settings the user did not give stay null and take the default of the task the dataset turns out to be).</summary>
+    internal static Plan Parse(Arguments args)
     {
-        var classes = args.Classes("6,8");
-        var seeds = args.Seeds();
-        var output = args.String("--out") ?? Path.Combine("runs", "m1");
         var experiment = new ExperimentOptions
         {
             DataRoot = args.String("--data"),
-            Classes = classes,
+            Classes = args.Classes("6,8"),
             ImageSize = args.Int("--image-size", 28, 4, 1024),
             Standardize = !args.Flag("--no-standardize"),
-            ValidationFraction = args.Double("--validation-fraction", 0.2),
+            ValidationFraction = M2Command.ValidationFraction(args),
             TestData = args.String("--test-data"),
+            OutputDirectory = args.String("--out") ?? Path.Combine("runs", "m1"),
             Producer = "m1",
         };
-        var binary = classes is { Length: 2 };
-        var template = binary ? Milestone1.BinaryDefaults() : Milestone1.MulticlassDefaults();
-        template.HiddenLayers = args.IntList("--hidden") ?? template.HiddenLayers;
-        template.HiddenActivation = args.Enum("--activation", template.HiddenActivation);
-        template.Optimizer = args.Enum("--optimizer", template.Optimizer);
-        template.LearningRate = args.Double("--lr", template.LearningRate);
-        template.BatchSize = args.Int("--batch-size", template.BatchSize, 1);
-        template.Epochs = args.Int("--epochs", template.Epochs, 1);
-        template.Dropout = args.Double("--dropout", template.Dropout);
-        template.L2 = args.Double("--l2", template.L2);
-        template.EarlyStoppingPatience = args.Int("--patience", template.EarlyStoppingPatience, 0);
-        template.RandomShift = args.Int("--shift", template.RandomShift, 0, 8);
-        args.EnsureAllUsed();
+        var options = new Milestone1Options
+        {
+            HiddenLayers = args.Widths("--hidden"),
+            HiddenActivation = args.NullableEnum<Activation>("--activation"),
+            Optimizer = args.NullableEnum<OptimizerKind>("--optimizer"),
+            LearningRate = args.NullablePositive("--lr"),
+            BatchSize = args.NullableInt("--batch-size", 1),
+            Epochs = args.NullableInt("--epochs", 1, 100_000),
+            Dropout = args.NullableFraction("--dropout"),
+            L2 = args.NullableNonNegative("--l2"),
+            EarlyStoppingPatience = args.NullableInt("--patience", 0),
+            RandomShift = args.NullableInt("--shift", 0, 8),
+        };
+        return new Plan(experiment, options, args.Seeds());
+    }
 
-        var accuracies = new List<double>();
-        foreach (var seed in seeds)
+    public int Run(Arguments args)
+    {
+        var plan = Parse(args);
+        args.EnsureAllUsed();
+        var summary = SeedRuns.Run(plan.Experiment, plan.Seeds, run =>
         {
-            var runOptions = Clone(experiment);
-            runOptions.Seed = seed;
-            runOptions.OutputDirectory = seeds.Length > 1 ? Path.Combine(output, $"seed-{seed}") : output;
-            var mlp = CloneWithSeed(template, seed);
-            var result = TrainingDisplay.Run($"m1 seed {seed}", mlp.Epochs, (epochs, log) =>
+            var options = plan.Options.Clone();
+            var epochs = options.Epochs ?? (plan.Experiment.Classes is { Count: 2 } ? Milestone1.BinaryDefaults().Epochs : Milestone1.MulticlassDefaults().Epochs);
+            var result = TrainingDisplay.Run($"m1 seed {run.Seed}", epochs, (progress, log) =>
             {
-                mlp.Progress = epochs;
-                return Milestone1.Run(runOptions, binary ? mlp : null, binary ? null : mlp, log);
+                options.Progress = progress;
+                return Milestone1.Run(run, options, log);
             });
-            accuracies.Add(result.Validation.Accuracy);
             PrintResult(result);
-        }
-        if (seeds.Length > 1)
-        {
-            var mean = accuracies.Average();
-            var std = Math.Sqrt(accuracies.Sum(a => (a - mean) * (a - mean)) / Math.Max(1, accuracies.Count - 1));
-            AnsiConsole.MarkupLineInterpolated(
-                $"[bold]Validation accuracy over {seeds.Length} seeds: mean {mean:P2}, std {std:P2}[/] ({string.Join(", ", accuracies.Select(a => a.ToString("P2", CultureInfo.InvariantCulture)))})");
-        }
+            return result;
+        });
+        PrintSeedSummary(summary);
         return 0;
+    }
+
+    internal static void PrintSeedSummary(SeedSummary summary)
+    {
+        if (summary.Seeds.Count > 1)
+            AnsiConsole.MarkupLineInterpolated($"[bold]{summary}[/]");
     }
 
     internal static void PrintResult(ExperimentResult result)
@@ -97,25 +102,5 @@ internal sealed class M1Command : ICommand
             Row("test", result.Test);
         AnsiConsole.Write(table);
         AnsiConsole.WriteLine($"train {result.Metrics.TrainSeconds:F1} s, {result.Metrics.TrainSamplesPerSecond:N0} samples/s; outputs in {result.OutputDirectory}");
-    }
-
-    private static ExperimentOptions Clone(ExperimentOptions o) => new()
-    {
-        DataRoot = o.DataRoot,
-        Dataset = o.Dataset,
-        Classes = o.Classes,
-        ImageSize = o.ImageSize,
-        Grayscale = o.Grayscale,
-        Standardize = o.Standardize,
-        ValidationFraction = o.ValidationFraction,
-        TestData = o.TestData,
-        Producer = o.Producer,
-    };
-
-    private static MlpOptions CloneWithSeed(MlpOptions o, int seed)
-    {
-        var copy = (MlpOptions)o.Clone();
-        copy.Seed = seed;
-        return copy;
     }
 }

@@ -35,14 +35,17 @@ internal sealed class M2Command : ICommand
 
     public int Run(Arguments args)
     {
-        var (experiment, options, seeds, output) = Parse(args);
+        var plan = Parse(args);
         args.EnsureAllUsed();
-        RunSeeds("m2", experiment, options, seeds, output);
+        RunSeeds("m2", plan);
         return 0;
     }
 
-    /// <summary>Reads every m2 option (shared with <c>sweep m2</c>, which overrides some).</summary>
-    internal static (ExperimentOptions Experiment, Milestone2Options Options, int[] Seeds, string Output) Parse(Arguments args, string defaultOutput = "runs/m2")
+    /// <summary>What an m2 invocation runs.</summary>
+    internal sealed record Plan(ExperimentOptions Experiment, Milestone2Options Options, int[] Seeds);
+
+    /// <summary>Maps every m2 option onto the options the run uses (shared with <c>sweep m2</c>, which overrides some).</summary>
+    internal static Plan Parse(Arguments args, string defaultOutput = "runs/m2")
     {
         var classes = args.Classes("6,8");
         var seeds = args.Seeds();
@@ -55,11 +58,12 @@ internal sealed class M2Command : ICommand
             Standardize = !args.Flag("--no-standardize"),
             ValidationFraction = ValidationFraction(args),
             TestData = args.String("--test-data"),
+            OutputDirectory = output,
             Producer = "m2",
         };
         var options = new Milestone2Options
         {
-            HiddenLayers = args.IntList("--hidden"),
+            HiddenLayers = args.Widths("--hidden"),
             Optimizer = args.Enum("--optimizer", TorchOptimizerKind.Adam),
             LearningRate = Positive(args, "--lr", 0.001),
             BatchSize = args.Int("--batch-size", 64, 1),
@@ -69,47 +73,27 @@ internal sealed class M2Command : ICommand
             Device = Device(args),
             Threads = args.Int("--threads", 0, 0, 1024),
         };
-        var epochs = args.String("--epochs") is null ? (int?)null : args.Int("--epochs", 1, 1, 100_000);
-        options.Epochs = epochs;
-        var dropout = args.String("--dropout") is null ? (double?)null : args.Double("--dropout", 0);
-        if (dropout is < 0 or >= 1)
-            throw new UsageException($"--dropout must be in [0, 1), got {dropout}.");
-        options.Dropout = dropout;
-        if (options.HiddenLayers is { } hidden && (hidden.Count == 0 || hidden.Any(h => h < 1)))
-            throw new UsageException("--hidden must list positive layer widths, e.g. 128,64.");
+        options.Epochs = args.NullableInt("--epochs", 1, 100_000);
+        options.Dropout = args.NullableFraction("--dropout");
         options.Schedule = Schedule(args, stepDefault: 40);
-        return (experiment, options, seeds, output);
+        return new Plan(experiment, options, seeds);
     }
 
-    internal static void RunSeeds(string name, ExperimentOptions experiment, Milestone2Options template, int[] seeds, string output)
+    internal static void RunSeeds(string name, Plan plan)
     {
-        var accuracies = new List<double>();
-        foreach (var seed in seeds)
+        var binary = plan.Experiment.Classes is { Count: 2 };
+        var summary = SeedRuns.Run(plan.Experiment, plan.Seeds, run =>
         {
-            var runOptions = experiment.Clone();
-            runOptions.Seed = seed;
-            runOptions.OutputDirectory = seeds.Length > 1 ? Path.Combine(output, $"seed-{seed}") : output;
-            var options = template.Clone();
-            var binary = experiment.Classes is { Count: 2 };
-            var result = TrainingDisplay.RunTorch($"{name} seed {seed}", options.EpochsFor(binary), (epochs, log) =>
+            var options = plan.Options.Clone();
+            var result = TrainingDisplay.Run($"{name} seed {run.Seed}", options.EpochsFor(binary), (epochs, log) =>
             {
                 options.Progress = epochs;
-                return Milestone2.Run(runOptions, options, log);
+                return Milestone2.Run(run, options, log);
             });
-            accuracies.Add(result.Validation.Accuracy);
             M1Command.PrintResult(result);
-        }
-        PrintSeedSummary(accuracies);
-    }
-
-    internal static void PrintSeedSummary(IReadOnlyList<double> accuracies)
-    {
-        if (accuracies.Count < 2)
-            return;
-        var mean = accuracies.Average();
-        var std = Math.Sqrt(accuracies.Sum(a => (a - mean) * (a - mean)) / (accuracies.Count - 1));
-        AnsiConsole.MarkupLineInterpolated(
-            $"[bold]Validation accuracy over {accuracies.Count} seeds: mean {mean:P2}, std {std:P2}[/] ({string.Join(", ", accuracies.Select(a => a.ToString("P2", CultureInfo.InvariantCulture)))})");
+            return result;
+        });
+        M1Command.PrintSeedSummary(summary);
     }
 
     internal static double ValidationFraction(Arguments args)

@@ -1,4 +1,5 @@
 using MLPipelines.Data;
+using MLPipelines.Pipelines.ImageClassification;
 using MLPipelines.Pipelines.Milestones;
 using MLPipelines.Torch.Training;
 
@@ -33,15 +34,40 @@ internal sealed class M3CnnCommand : ICommand
           stanford-cars    anno_train.csv + names.csv + cars_train/, or one folder per class
         """;
 
+    /// <summary>What an m3-cnn invocation runs.</summary>
+    internal sealed record Plan(ExperimentOptions Experiment, Milestone3CnnOptions Options, int[] Seeds);
+
     public int Run(Arguments args)
+    {
+        var plan = Parse(args);
+        args.EnsureAllUsed();
+        var summary = SeedRuns.Run(plan.Experiment, plan.Seeds, run =>
+        {
+            var o = plan.Options.Clone();
+            var result = TrainingDisplay.Run($"m3-cnn {o.Preset} seed {run.Seed}", o.Epochs, (epochs, log) =>
+            {
+                o.Progress = epochs;
+                return Milestone3Cnn.Run(run, o, log);
+            });
+            M1Command.PrintResult(result);
+            if (result.Metrics.Extra["seconds_per_epoch"] is { } perEpoch)
+                Console.Out.WriteLine($"time per epoch: {perEpoch.GetValue<double>():F1} s");
+            return result;
+        });
+        M1Command.PrintSeedSummary(summary);
+        return 0;
+    }
+
+    /// <summary>Maps every m3-cnn option onto the options the run uses.</summary>
+    internal static Plan Parse(Arguments args)
     {
         var dataset = args.String("--dataset") ?? SignLanguageDigits.FolderName;
         if (dataset is not (SignLanguageDigits.FolderName or StanfordCars.FolderName))
             throw new UsageException($"--dataset must be {SignLanguageDigits.FolderName} or {StanfordCars.FolderName}, got '{dataset}'.");
         var classes = args.Classes("all");
         var seeds = args.Seeds();
-        var output = args.String("--out") ?? Path.Combine("runs", "m3-cnn");
         var experiment = Milestone3Cnn.DefaultExperiment(dataset);
+        experiment.OutputDirectory = args.String("--out") ?? Path.Combine("runs", "m3-cnn");
         experiment.DataRoot = args.String("--data");
         experiment.Classes = classes;
         experiment.ImageSize = args.Int("--image-size", 64, 16, 512);
@@ -59,13 +85,11 @@ internal sealed class M3CnnCommand : ICommand
             WeightDecay = M2Command.NonNegative(args, "--weight-decay", 0.01),
             BatchSize = args.Int("--batch-size", 32, 1),
             EarlyStoppingPatience = args.Int("--patience", 0, 0),
-            Dropout = args.Double("--dropout", 0.5),
+            Dropout = args.NullableFraction("--dropout") ?? 0.5,
             Device = M2Command.Device(args),
             Threads = args.Int("--threads", 0, 0, 1024),
             Schedule = M2Command.Schedule(args, stepDefault: 10),
         };
-        if (options.Dropout is < 0 or >= 1)
-            throw new UsageException($"--dropout must be in [0, 1), got {options.Dropout}.");
         try
         {
             options.Preset = Milestone3CnnOptions.NormalisePreset(options.Preset);
@@ -79,26 +103,6 @@ internal sealed class M3CnnCommand : ICommand
         if (flip && noFlip)
             throw new UsageException("--flip and --no-flip exclude each other.");
         options.HorizontalFlip = flip ? true : noFlip ? false : null;
-        args.EnsureAllUsed();
-
-        var accuracies = new List<double>();
-        foreach (var seed in seeds)
-        {
-            var run = experiment.Clone();
-            run.Seed = seed;
-            run.OutputDirectory = seeds.Length > 1 ? Path.Combine(output, $"seed-{seed}") : output;
-            var o = options.Clone();
-            var result = TrainingDisplay.RunTorch($"m3-cnn {options.Preset} seed {seed}", o.Epochs, (epochs, log) =>
-            {
-                o.Progress = epochs;
-                return Milestone3Cnn.Run(run, o, log);
-            });
-            accuracies.Add(result.Validation.Accuracy);
-            M1Command.PrintResult(result);
-            if (result.Metrics.Extra["seconds_per_epoch"] is { } perEpoch)
-                Console.Out.WriteLine($"time per epoch: {perEpoch.GetValue<double>():F1} s");
-        }
-        M2Command.PrintSeedSummary(accuracies);
-        return 0;
+        return new Plan(experiment, options, seeds);
     }
 }

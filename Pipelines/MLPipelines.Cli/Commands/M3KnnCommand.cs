@@ -32,15 +32,48 @@ internal sealed class M3KnnCommand : ICommand
           --k, --metric  comma-separated lists run a grid into OUT/<metric>-k<K>/ and write results.md/results.csv
         """;
 
+    /// <summary>What an m3-knn invocation runs.</summary>
+    internal sealed record Plan(ExperimentOptions Experiment, KnnExperimentOptions Knn);
+
     public int Run(Arguments args)
+    {
+        var (experiment, knn) = Parse(args);
+        args.EnsureAllUsed();
+        KnnExperimentResult result = null!;
+        AnsiConsole.Progress().AutoClear(true).Start(ctx =>
+        {
+            var task = ctx.AddTask("Embedding images", maxValue: 1);
+            task.IsIndeterminate = true;
+            knn.FeaturizeProgress = new SynchronousProgress<(int Done, int Total)>(p =>
+            {
+                task.IsIndeterminate = false;
+                task.MaxValue = Math.Max(1, p.Total);
+                task.Value = p.Done;
+                task.Description = string.Create(CultureInfo.InvariantCulture, $"Embedding images ({p.Done}/{p.Total})");
+            });
+            result = Milestone3Knn.Run(experiment, knn, new SynchronousProgress<string>(s => AnsiConsole.WriteLine(s)));
+            task.StopTask();
+        });
+        AnsiConsole.WriteLine();
+        AnsiConsole.WriteLine(result.ResultsTable);
+        AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Outputs in {experiment.OutputDirectory}"));
+        return 0;
+    }
+
+    /// <summary>Maps every m3-knn option onto the options the run uses. --data is the data root holding the dataset
+    /// folder (--dataset), or the dataset folder itself.</summary>
+    internal static Plan Parse(Arguments args)
     {
         var data = args.String("--data") ?? Environment.GetEnvironmentVariable("MLPIPELINES_DATA")
             ?? throw new UsageException("--data DIR is required (the dataset folder).");
+        var dataset = args.String("--dataset") ?? "stanford-cars";
+        var underRoot = Directory.Exists(Path.Combine(data, dataset));
         var experiment = new ExperimentOptions
         {
-            DataRoot = data,
-            Dataset = args.String("--dataset") ?? "stanford-cars",
-            ValidationFraction = args.Double("--validation-fraction", 0.2),
+            DataRoot = underRoot ? data : null,
+            DatasetFolder = underRoot ? null : data,
+            Dataset = dataset,
+            ValidationFraction = M2Command.ValidationFraction(args),
             Seed = args.Int("--seed", 1),
             OutputDirectory = args.String("--out") ?? Path.Combine("runs", "m3-knn"),
             TestData = args.String("--test-data"),
@@ -73,28 +106,6 @@ internal sealed class M3KnnCommand : ICommand
             CacheDirectory = args.String("--cache"),
             BatchSize = args.Int("--batch-size", 32, 1, 1024),
         };
-        args.EnsureAllUsed();
-        KnnExperimentResult result = null!;
-        AnsiConsole.Progress().AutoClear(true).Start(ctx =>
-        {
-            var task = ctx.AddTask("Embedding images", maxValue: 1);
-            task.IsIndeterminate = true;
-            knn.FeaturizeProgress = new SynchronousProgress<(int Done, int Total)>(p =>
-            {
-                task.IsIndeterminate = false;
-                task.MaxValue = Math.Max(1, p.Total);
-                task.Value = p.Done;
-                task.Description = string.Create(CultureInfo.InvariantCulture, $"Embedding images ({p.Done}/{p.Total})");
-            });
-            result = Milestone3Knn.Run(experiment, knn, new SynchronousProgress<string>(s =>
-            {
-                AnsiConsole.WriteLine(s);
-            }));
-            task.StopTask();
-        });
-        AnsiConsole.WriteLine();
-        AnsiConsole.WriteLine(result.ResultsTable);
-        AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Outputs in {experiment.OutputDirectory}"));
-        return 0;
+        return new Plan(experiment, knn);
     }
 }

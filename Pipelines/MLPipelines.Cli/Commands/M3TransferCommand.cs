@@ -38,15 +38,30 @@ internal sealed class M3TransferCommand : ICommand
         Optimiser Adam (lr 0.001), StepLR(step 7, gamma 0.1).
         """;
 
+    /// <summary>What an m3-transfer invocation runs.</summary>
+    internal sealed record Plan(ExperimentOptions Experiment, TransferOptions Transfer);
+
     public int Run(Arguments args)
+    {
+        var (experiment, transfer) = Parse(args);
+        args.EnsureAllUsed();
+        transfer.Progress = new SynchronousProgress<EpochRecord>(r => AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  epoch {r.Epoch}: loss {r.TrainLoss:F4} acc {r.TrainAccuracy:P1} val loss {r.ValidationLoss:F4} val acc {r.ValidationAccuracy:P1} lr {r.LearningRate:G3} {r.Seconds:F0} s ({r.SamplesPerSecond:F1} images/s)")));
+        var result = Milestone3Transfer.Run(experiment, transfer, new SynchronousProgress<string>(s => AnsiConsole.WriteLine(s)));
+        M1Command.PrintResult(result);
+        return 0;
+    }
+
+    /// <summary>Maps every m3-transfer option onto the options the run uses.</summary>
+    internal static Plan Parse(Arguments args)
     {
         var data = args.String("--data") ?? Environment.GetEnvironmentVariable("MLPIPELINES_DATA")
             ?? throw new UsageException("--data DIR is required (the dataset folder).");
         var experiment = new ExperimentOptions
         {
-            DataRoot = data,
+            DatasetFolder = data,
             ImageSize = args.Int("--image-size", 224, 32, 1024),
-            ValidationFraction = args.Double("--validation-fraction", 0.2),
+            ValidationFraction = M2Command.ValidationFraction(args),
             Seed = args.Int("--seed", 1),
             OutputDirectory = args.String("--out") ?? Path.Combine("runs", "m3"),
             TestData = args.String("--test-data"),
@@ -59,7 +74,6 @@ internal sealed class M3TransferCommand : ICommand
             "progressive" => TransferStrategy.Progressive,
             var s => throw new UsageException($"--strategy must be frozen, finetune or progressive, got '{s}'."),
         };
-        var dropoutText = args.String("--dropout");
         var transfer = new TransferOptions
         {
             Backbone = args.String("--backbone") ?? "resnet18",
@@ -78,16 +92,11 @@ internal sealed class M3TransferCommand : ICommand
             HeadLearningRateMultiplier = args.Double("--head-lr-multiplier", 1),
             LabelSmoothing = args.Double("--label-smoothing", 0),
             TestTimeHorizontalFlip = args.Flag("--tta"),
-            Dropout = dropoutText is null ? null : double.Parse(dropoutText, CultureInfo.InvariantCulture),
+            Dropout = args.NullableFraction("--dropout"),
             Augment = args.Flag("--no-augment") ? false : null,
             UnfreezeEpochs = args.IntList("--unfreeze") ?? [3, 5, 7, 9, 11],
             Threads = args.Int("--threads", 0, 0),
-            Progress = new SynchronousProgress<TorchEpochReport>(r => AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"  epoch {r.Epoch}: loss {r.TrainLoss:F4} acc {r.TrainAccuracy:P1} val loss {r.ValidationLoss:F4} val acc {r.ValidationAccuracy:P1} lr {r.LearningRate:G3} {r.Seconds:F0} s ({r.ImagesPerSecond:F1} images/s)"))),
         };
-        args.EnsureAllUsed();
-        var result = Milestone3Transfer.Run(experiment, transfer, new SynchronousProgress<string>(s => AnsiConsole.WriteLine(s)));
-        M1Command.PrintResult(result);
-        return 0;
+        return new Plan(experiment, transfer);
     }
 }

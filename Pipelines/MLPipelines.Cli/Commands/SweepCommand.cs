@@ -38,9 +38,10 @@ internal sealed class SweepCommand : ICommand
             "positive integers");
         if (args.String("--seeds") is not null)
             throw new UsageException("sweep runs one seed per combination: use --seed N instead of --seeds.");
-        var (experiment, template, seeds, output) = M2Command.Parse(args, Path.Combine("runs", "sweep-m2"));
+        var (experiment, template, seeds) = M2Command.Parse(args, Path.Combine("runs", "sweep-m2"));
         args.EnsureAllUsed();
         experiment.Seed = seeds[0];
+        var output = experiment.OutputDirectory;
         IReadOnlyList<SweepPoint> points;
         try
         {
@@ -53,7 +54,7 @@ internal sealed class SweepCommand : ICommand
         var binary = experiment.Classes is { Count: 2 };
         AnsiConsole.MarkupLineInterpolated($"[bold]Sweep of {points.Count} runs[/] into {output}");
         var result = Milestone2Sweep.Run(experiment, template, points, output, (point, run, options) =>
-            TrainingDisplay.RunTorch($"{point.Name}", options.EpochsFor(binary), (epochs, log) =>
+            TrainingDisplay.Run($"{point.Name}", options.EpochsFor(binary), (epochs, log) =>
             {
                 options.Progress = epochs;
                 return Milestone2.Run(run, options, log);

@@ -1,5 +1,3 @@
-using MLPipelines.Mlp;
-using MLPipelines.Torch.Training;
 using Spectre.Console;
 
 namespace MLPipelines.Cli.Commands;
@@ -35,11 +33,6 @@ internal static class TrainingDisplay
             });
         return result;
     }
-
-    /// <summary>Like <see cref="Run{T}"/> for the TorchSharp trainers' epoch reports (with seconds per epoch).</summary>
-    public static T RunTorch<T>(string title, int epochs, Func<IProgress<TorchEpochReport>, IProgress<string>, T> work)
-        => Run(title, epochs, (mlpProgress, log) => work(new SynchronousProgress<TorchEpochReport>(r =>
-            mlpProgress.Report(new EpochRecord(r.Epoch, r.TrainLoss, r.TrainAccuracy, r.ValidationLoss, r.ValidationAccuracy, r.LearningRate, r.Seconds))), log));
 
     private static string Describe(EpochRecord r, int epochs)
     {

@@ -1,4 +1,3 @@
-using MLPipelines.IO;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -18,6 +17,12 @@ public sealed class ExperimentOptions
 {
     /// <summary>Data root (holding the dataset folder) or the dataset folder itself; null uses MLPIPELINES_DATA. The default value is null.</summary>
     public string? DataRoot { get; set; }
+
+    /// <summary>
+    /// The dataset folder itself, whatever its name (e.g. <c>m3-transfer --data DIR</c>); when set, <see cref="DataRoot"/>
+    /// and <see cref="Dataset"/> are not used to find it. The default value is null.
+    /// </summary>
+    public string? DatasetFolder { get; set; }
 
     /// <summary>Dataset folder name under the data root (e.g. "sign-language-digits" or "stanford-cars"). The default value is "sign-language-digits".</summary>
     public string Dataset { get; set; } = SignLanguageDigits.FolderName;
@@ -55,8 +60,13 @@ public sealed class ExperimentOptions
     /// <summary>Name recorded in the model card (the command that produced the model). The default value is "m1".</summary>
     public string Producer { get; set; } = "m1";
 
-    /// <summary>A shallow copy of these options.</summary>
-    public ExperimentOptions Clone() => (ExperimentOptions)MemberwiseClone();
+    /// <summary>A copy of these options (the class list copied too), for a run to own.</summary>
+    public ExperimentOptions Clone()
+    {
+        var copy = (ExperimentOptions)MemberwiseClone();
+        copy.Classes = Classes?.ToArray();
+        return copy;
+    }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
@@ -81,7 +91,7 @@ public delegate ImageFolderDataset ImageDatasetLoader(string folder, IReadOnlyLi
 /// <param name="BestEpoch">Epoch whose weights were kept (early stopping), or null.</param>
 /// <param name="TrainSeconds">Seconds spent training.</param>
 /// <param name="SamplesPerSecond">Training throughput.</param>
-public sealed record TrainedClassifier(ITransformer Model, IReadOnlyList<EpochPoint> History, int? BestEpoch, double TrainSeconds, double SamplesPerSecond)
+public sealed record TrainedClassifier(ITransformer Model, IReadOnlyList<EpochRecord> History, int? BestEpoch, double TrainSeconds, double SamplesPerSecond)
 {
     /// <summary>Extra entries for metrics.json (e.g. the optimiser, the device, seconds per epoch); keys in snake_case.</summary>
     public IReadOnlyDictionary<string, object>? Details { get; init; }
@@ -113,56 +123,49 @@ public static class ImageClassificationExperiment
     /// <summary>Model input column holding image paths.</summary>
     public const string ImagePathColumn = "ImagePath";
 
-    /// <summary>Runs the experiment.</summary>
-    /// <param name="options">Dataset, split and output options.</param>
+    /// <summary>Runs the experiment on the dataset the options name (<see cref="ExperimentData.Load"/>).</summary>
+    /// <param name="options">Dataset, split and output options (copied; never changed).</param>
     /// <param name="training">Trains the classifier on the preprocessed data.</param>
     /// <param name="log">Receives one line per stage.</param>
     public static ExperimentResult Run(ExperimentOptions options, ClassifierTraining training, IProgress<string>? log = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(training);
-        options.Validate();
-        var folder = DatasetLocator.ResolveDataset(options.Dataset, options.DataRoot);
-        var classFilter = options.Classes is { Count: > 0 } ? options.Classes : null;
-        var loader = options.Loader ?? DefaultLoader(options.Dataset);
-        var dataset = loader(folder, classFilter);
-        return Run(options, dataset.Items, dataset.Classes, training, log);
+        return Run(options, ExperimentData.Load(options), training, log);
     }
 
     /// <summary>
-    /// Runs the experiment on images that are already listed (e.g. by a custom loader), instead of resolving
-    /// <see cref="ExperimentOptions.DataRoot"/>/<see cref="ExperimentOptions.Dataset"/>; <see cref="ExperimentOptions.Classes"/>
-    /// is not used.
+    /// The skeleton every image-classification milestone runs: label encoding → ML.NET preprocessing (fitted on the
+    /// training split) → <paramref name="training"/> (called once the classes are known; it resolves its own options) →
+    /// evaluation of the validation (and test) split → the run folder (<see cref="RunFolder"/>: model.zip with its card,
+    /// metrics.json with the trainer's <see cref="TrainedClassifier.Details"/>, curves, confusion matrix, predictions.csv).
     /// </summary>
-    /// <param name="options">Split, preprocessing and output options.</param>
-    /// <param name="items">The images and their labels.</param>
-    /// <param name="classes">Class names in label order (index 1 is the positive class when there are two).</param>
+    /// <param name="options">Preprocessing and output options (copied; never changed).</param>
+    /// <param name="data">The images, classes and split.</param>
     /// <param name="training">Trains the classifier on the preprocessed data.</param>
     /// <param name="log">Receives one line per stage.</param>
-    /// <param name="testItems">Images of a separate test split, or null (then <see cref="ExperimentOptions.TestData"/> is loaded with the dataset's loader when set).</param>
-    public static ExperimentResult Run(ExperimentOptions options, IReadOnlyList<ImageItem> items, IReadOnlyList<string> classes,
-        ClassifierTraining training, IProgress<string>? log = null, IReadOnlyList<ImageItem>? testItems = null)
+    public static ExperimentResult Run(ExperimentOptions options, ExperimentData data, ClassifierTraining training, IProgress<string>? log = null)
     {
         ArgumentNullException.ThrowIfNull(options);
-        ArgumentNullException.ThrowIfNull(items);
-        ArgumentNullException.ThrowIfNull(classes);
+        ArgumentNullException.ThrowIfNull(data);
         ArgumentNullException.ThrowIfNull(training);
-        options.Validate();
-        if (classes.Count < 2)
-            throw new ArgumentException($"At least two classes are needed, got {classes.Count}.", nameof(classes));
-        var ml = new MLContext(options.Seed);
-        var binary = classes.Count == 2;
-        var split = DataSplit.Stratified(items, i => i.Label, options.ValidationFraction, 0, options.Seed);
-        log?.Report($"{items.Count} images, {classes.Count} classes ({Abbreviate(classes)}); " +
+        var run = options.Clone();
+        run.Validate();
+        var output = new RunFolder(run.OutputDirectory);
+        var ml = new MLContext(run.Seed);
+        var classes = data.Classes;
+        var binary = data.IsBinary;
+        var split = data.Split;
+        log?.Report($"{data.Items.Count} images, {classes.Count} classes ({Abbreviate(classes)}); " +
                     $"train {split.Train.Count}, validation {split.Validation.Count}");
 
         var labels = new LabelEncoding(ml, classes, binary);
         var trainRaw = labels.ToDataView(split.Train);
         var validationRaw = labels.ToDataView(split.Validation);
+        var testRaw = data.TestItems is { } testItems ? labels.ToDataView(testItems) : null;
 
-        var preprocessing = CreatePreprocessing(ml, options);
+        var preprocessing = CreatePreprocessing(ml, run);
         var stopwatch = new Stopwatch();
-        var (pre, trained) = NamingCorruptImages(items, () =>
+        var (pre, trained) = NamingCorruptImages(data.Items, () =>
         {
             log?.Report("Fitting preprocessing (decoding images)");
             var pre = preprocessing.Fit(trainRaw);
@@ -175,34 +178,13 @@ public static class ImageClassificationExperiment
             return (pre, trained);
         });
         var model = pre.Append(trained.Model);
-
-        Directory.CreateDirectory(options.OutputDirectory);
-        var files = new List<string>();
-        var modelPath = Path.Combine(options.OutputDirectory, "model.zip");
-        var card = new ModelCard
-        {
-            Task = binary ? "binary" : "multiclass",
-            Classes = classes.ToArray(),
-            ImageSize = options.ImageSize,
-            Grayscale = options.Grayscale,
-            ImagePathColumn = ImagePathColumn,
-            FeatureColumn = ColumnNames.Features,
-            Producer = options.Producer,
-        };
-        ModelPackage.Save(ml, model, trainRaw.Schema, card, modelPath);
-        files.Add(modelPath);
+        output.SaveModel(ml, model, trainRaw.Schema, ModelCard.ForImages(classes, run.ImageSize, run.Grayscale, run.Producer));
 
         log?.Report("Evaluating");
         var (validation, validationRows) = Evaluate(ml, model, validationRaw, split.Validation, binary, classes);
         ClassificationReport? test = null;
-        var testList = testItems ?? (options.TestData is not null
-            ? (options.Loader ?? DefaultLoader(options.Dataset))(Path.GetFullPath(options.TestData), classes).Items
-            : null);
-        if (testList is not null)
-        {
-            var testRaw = labels.ToDataView(testList);
-            (test, _) = Evaluate(ml, model, testRaw, testList, binary, classes);
-        }
+        if (testRaw is not null)
+            (test, _) = Evaluate(ml, model, testRaw, data.TestItems!, binary, classes);
 
         var metrics = new MetricsDocument
         {
@@ -211,35 +193,25 @@ public static class ImageClassificationExperiment
             TrainSeconds = trained.TrainSeconds,
             TrainSamplesPerSecond = trained.SamplesPerSecond,
         };
-        metrics.Extra["producer"] = options.Producer;
-        metrics.Extra["dataset"] = options.Dataset;
-        metrics.Extra["image_size"] = options.ImageSize;
-        metrics.Extra["channels"] = options.Grayscale ? 1 : 3;
-        metrics.Extra["standardize"] = options.Standardize;
-        metrics.Extra["seed"] = options.Seed;
+        metrics.Extra["producer"] = run.Producer;
+        metrics.Extra["dataset"] = data.Name;
+        metrics.Extra["image_size"] = run.ImageSize;
+        metrics.Extra["channels"] = run.Grayscale ? 1 : 3;
+        metrics.Extra["standardize"] = run.Standardize;
+        metrics.Extra["seed"] = run.Seed;
+        metrics.Extra["validation_fraction"] = run.ValidationFraction;
         metrics.Extra["train_count"] = split.Train.Count;
         metrics.Extra["epochs_run"] = trained.History.Count;
         if (trained.BestEpoch is int best)
             metrics.Extra["best_epoch"] = best;
         metrics.Extra["wall_seconds"] = stopwatch.Elapsed.TotalSeconds;
-        foreach (var (key, value) in trained.Details ?? new Dictionary<string, object>())
-            metrics.Extra[key] = value switch
-            {
-                int v => System.Text.Json.Nodes.JsonValue.Create(v),
-                long v => System.Text.Json.Nodes.JsonValue.Create(v),
-                double v => System.Text.Json.Nodes.JsonValue.Create(v),
-                bool v => System.Text.Json.Nodes.JsonValue.Create(v),
-                _ => System.Text.Json.Nodes.JsonValue.Create(Convert.ToString(value, CultureInfo.InvariantCulture)),
-            };
+        RunFolder.AddDetails(metrics, trained.Details);
 
-        var metricsPath = Path.Combine(options.OutputDirectory, MetricsJson.FileName);
-        MetricsJson.Write(metricsPath, metrics);
-        files.Add(metricsPath);
-        files.AddRange(WritePlots(options.OutputDirectory, trained, validation));
-        var predictionsPath = Path.Combine(options.OutputDirectory, "predictions.csv");
-        AtomicFile.WriteAllBytes(predictionsPath, Encoding.UTF8.GetBytes(validationRows));
-        files.Add(predictionsPath);
-        return new ExperimentResult(metrics, validation, test, options.OutputDirectory, files);
+        output.WriteMetrics(metrics);
+        output.WriteTrainingCurves(trained.History, trained.BestEpoch);
+        output.WriteConfusion(validation, log);
+        output.WritePredictions(validationRows);
+        return new ExperimentResult(metrics, validation, test, output.Directory, output.Files);
     }
 
     /// <summary>Runs <paramref name="work"/>; if it fails, reports the first undecodable image by name (ML.NET's error does not say which).</summary>
@@ -306,17 +278,6 @@ public static class ImageClassificationExperiment
             : images;
     }
 
-    private static IEnumerable<string> WritePlots(string folder, TrainedClassifier trained, ClassificationReport validation)
-    {
-        var loss = Path.Combine(folder, "loss-curve.png");
-        var accuracy = Path.Combine(folder, "accuracy-curve.png");
-        TrainingCurves.Save(loss, accuracy, trained.History, trained.BestEpoch);
-        var confusion = Path.Combine(folder, "confusion-matrix.png");
-        ConfusionMatrixChart.Save(confusion, validation.ConfusionMatrix, validation.Classes,
-            $"Validation confusion matrix (accuracy {validation.Accuracy:P2})");
-        return [loss, accuracy, confusion];
-    }
-
     /// <summary>
     /// Scores <paramref name="raw"/> with <paramref name="model"/>, checks ML.NET's evaluator accepts the output
     /// schema, and builds the project's report (confusion matrix, loss) plus predictions.csv rows.
@@ -372,71 +333,12 @@ public static class ImageClassificationExperiment
             throw new InvalidOperationException(
                 $"Internal check failed: ML.NET's evaluator gives accuracy {evaluatorAccuracy} but the report {report.Accuracy}.");
 
-        var csv = new StringBuilder("image,true,predicted,probability\n");
+        var csv = new StringBuilder(PredictionsCsv.Header);
         for (var i = 0; i < truth.Count; i++)
         {
-            csv.Append(CultureInfo.InvariantCulture, $"{Csv(items[i].Path, alwaysQuote: true)},{Csv(classes[truth[i]])},{Csv(classes[predicted[i]])},");
+            csv.Append(CultureInfo.InvariantCulture, $"{PredictionsCsv.Field(items[i].Path, alwaysQuote: true)},{PredictionsCsv.Field(classes[truth[i]])},{PredictionsCsv.Field(classes[predicted[i]])},");
             csv.Append(probabilities[i][predicted[i]].ToString("R", CultureInfo.InvariantCulture)).Append('\n');
         }
         return (report, csv.ToString());
-    }
-
-    private static string Csv(string field, bool alwaysQuote = false) =>
-        alwaysQuote || field.AsSpan().IndexOfAny(",\"\n\r") >= 0
-            ? "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""
-            : field;
-
-    /// <summary>Turns image items into an ML.NET data view: Boolean labels for binary tasks, keys in class order otherwise.</summary>
-    private sealed class LabelEncoding
-    {
-        private readonly MLContext _ml;
-        private readonly IReadOnlyList<string> _classes;
-        private readonly bool _binary;
-        private readonly ITransformer? _toKey;
-
-        public LabelEncoding(MLContext ml, IReadOnlyList<string> classes, bool binary)
-        {
-            _ml = ml;
-            _classes = classes;
-            _binary = binary;
-            if (!binary)
-            {
-                var keyData = ml.Data.LoadFromEnumerable(classes.Select(c => new KeyRow { Label = c }));
-                _toKey = ml.Transforms.Conversion.MapValueToKey(ColumnNames.Label, keyData: keyData)
-                    .Fit(ml.Data.LoadFromEnumerable(Array.Empty<TextRow>()));
-            }
-        }
-
-        public IDataView ToDataView(IReadOnlyList<ImageItem> items)
-        {
-            foreach (var item in items)
-            {
-                if (!_classes.Contains(item.Label))
-                    throw new InvalidDataException($"Image '{item.Path}' has label '{item.Label}', which is not one of the classes ({string.Join(", ", _classes)}).");
-            }
-            if (_binary)
-                return _ml.Data.LoadFromEnumerable(items.Select(i => new BinaryRow { ImagePath = i.Path, Label = i.Label == _classes[1] }).ToList());
-            var view = _ml.Data.LoadFromEnumerable(items.Select(i => new TextRow { ImagePath = i.Path, Label = i.Label }).ToList());
-            return _toKey!.Transform(view);
-        }
-    }
-
-    private sealed class KeyRow
-    {
-        public string Label { get; set; } = "";
-    }
-
-    private sealed class TextRow
-    {
-        public string ImagePath { get; set; } = "";
-
-        public string Label { get; set; } = "";
-    }
-
-    private sealed class BinaryRow
-    {
-        public string ImagePath { get; set; } = "";
-
-        public bool Label { get; set; }
     }
 }

@@ -41,9 +41,6 @@ public static class TorchClassifierTraining
             var model = stopsEarly ? trainer.Fit(train) : trainer.Fit(train, validation);
             using var module = model.Module; // the compiled ONNX chain is all the experiment needs
             var epochs = model.History.Epochs;
-            var history = epochs
-                .Select(e => new EpochPoint(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValidationLoss, e.ValidationAccuracy))
-                .ToList();
             var details = new Dictionary<string, object>
             {
                 ["device"] = model.Device,
@@ -59,7 +56,7 @@ public static class TorchClassifierTraining
             };
             if (stopsEarly)
                 details["early_stopping_holdout"] = o.ValidationFraction;
-            return new TrainedClassifier(model, history, stopsEarly ? model.History.BestEpoch : null, model.TrainSeconds, model.ImagesPerSecond)
+            return new TrainedClassifier(model, epochs, stopsEarly ? model.History.BestEpoch : null, model.TrainSeconds, model.ImagesPerSecond)
             {
                 Details = details,
             };

@@ -1,9 +1,84 @@
 using MLPipelines.Mlp;
 using MLPipelines.Pipelines.ImageClassification;
-using MLPipelines.Pipelines.Reporting;
 using MLPipelines.Trainers.Mlp;
 
 namespace MLPipelines.Pipelines.Milestones;
+
+/// <summary>
+/// Options of <see cref="Milestone1"/>: overrides of the task's defaults. Every setting left null takes the default of
+/// the task the dataset turns out to be (<see cref="Milestone1.BinaryDefaults"/> for two classes,
+/// <see cref="Milestone1.MulticlassDefaults"/> for more), decided once, after the classes are known (<see cref="Resolve"/>).
+/// </summary>
+public sealed class Milestone1Options
+{
+    /// <summary>Hidden layer widths; null for the task's default. The default value is null.</summary>
+    public IReadOnlyList<int>? HiddenLayers { get; set; }
+
+    /// <summary>Hidden activation; null for the task's default. The default value is null.</summary>
+    public Activation? HiddenActivation { get; set; }
+
+    /// <summary>Optimiser; null for the task's default. The default value is null.</summary>
+    public OptimizerKind? Optimizer { get; set; }
+
+    /// <summary>Learning rate; null for the task's default. The default value is null.</summary>
+    public double? LearningRate { get; set; }
+
+    /// <summary>Rows per mini-batch; null for the task's default. The default value is null.</summary>
+    public int? BatchSize { get; set; }
+
+    /// <summary>Maximum number of epochs; null for the task's default. The default value is null.</summary>
+    public int? Epochs { get; set; }
+
+    /// <summary>Dropout after each hidden layer; null for the task's default. The default value is null.</summary>
+    public double? Dropout { get; set; }
+
+    /// <summary>L2 penalty; null for the task's default. The default value is null.</summary>
+    public double? L2 { get; set; }
+
+    /// <summary>Early-stopping patience (0 trains every epoch); null for the task's default. The default value is null.</summary>
+    public int? EarlyStoppingPatience { get; set; }
+
+    /// <summary>Largest random shift of the training images in pixels (0 for none); null for the task's default. The default value is null.</summary>
+    public int? RandomShift { get; set; }
+
+    /// <summary>Receives one record per epoch. The default value is null.</summary>
+    public IProgress<EpochRecord>? Progress { get; set; }
+
+    /// <summary>
+    /// The trainer options of one run: the task's defaults with these overrides, the run's seed, and (when early stopping
+    /// is on) a hold-out of the training split so that early stopping never looks at the reported validation split. A new
+    /// object every call; these options are not changed.
+    /// </summary>
+    /// <param name="binary">Two classes.</param>
+    /// <param name="seed">The run's seed.</param>
+    public MlpOptions Resolve(bool binary, int seed)
+    {
+        var o = binary ? Milestone1.BinaryDefaults(seed) : Milestone1.MulticlassDefaults(seed);
+        if (HiddenLayers is not null) o.HiddenLayers = [.. HiddenLayers];
+        o.HiddenActivation = HiddenActivation ?? o.HiddenActivation;
+        o.Optimizer = Optimizer ?? o.Optimizer;
+        o.LearningRate = LearningRate ?? o.LearningRate;
+        o.BatchSize = BatchSize ?? o.BatchSize;
+        o.Epochs = Epochs ?? o.Epochs;
+        o.Dropout = Dropout ?? o.Dropout;
+        o.L2 = L2 ?? o.L2;
+        o.EarlyStoppingPatience = EarlyStoppingPatience ?? o.EarlyStoppingPatience;
+        o.RandomShift = RandomShift ?? o.RandomShift;
+        o.Progress = Progress;
+        if (o.EarlyStoppingPatience > 0)
+            o.ValidationFraction = Milestone1.EarlyStoppingHoldout;
+        o.Validate();
+        return o;
+    }
+
+    /// <summary>A copy of these options.</summary>
+    public Milestone1Options Clone()
+    {
+        var copy = (Milestone1Options)MemberwiseClone();
+        copy.HiddenLayers = HiddenLayers?.ToArray();
+        return copy;
+    }
+}
 
 /// <summary>
 /// Milestone 1: sign-language digits with the from-scratch, pure-C# MLP inside an ML.NET chain
@@ -54,29 +129,38 @@ public static class Milestone1
         Seed = seed,
     };
 
-    /// <summary>Runs the milestone: trains with <paramref name="binaryOptions"/> or <paramref name="multiclassOptions"/> depending on the class count.</summary>
+    /// <summary>Runs the milestone: the options are resolved for the task once the dataset's classes are known.</summary>
     /// <param name="experiment">Dataset, split and output options.</param>
-    /// <param name="binaryOptions">MLP options for two classes; null for <see cref="BinaryDefaults"/>.</param>
-    /// <param name="multiclassOptions">MLP options for more classes; null for <see cref="MulticlassDefaults"/>.</param>
+    /// <param name="options">Overrides of the task's defaults; null for the defaults.</param>
     /// <param name="log">Receives one line per stage.</param>
-    public static ExperimentResult Run(ExperimentOptions experiment, MlpOptions? binaryOptions = null, MlpOptions? multiclassOptions = null, IProgress<string>? log = null)
+    public static ExperimentResult Run(ExperimentOptions experiment, Milestone1Options? options = null, IProgress<string>? log = null)
     {
         ArgumentNullException.ThrowIfNull(experiment);
+        var overrides = options?.Clone() ?? new Milestone1Options();
         return ImageClassificationExperiment.Run(experiment, (train, validation, binary, classes) =>
         {
-            var options = binary ? binaryOptions ?? BinaryDefaults(experiment.Seed) : multiclassOptions ?? MulticlassDefaults(experiment.Seed);
-            // Early stopping selects an epoch, so it must not look at the reported validation split: it uses a
-            // hold-out of the training split instead. Without early stopping the validation split is only
-            // recorded per epoch for the curves.
-            var stopsEarly = options.EarlyStoppingPatience > 0;
-            if (stopsEarly && options.ValidationFraction == 0)
-                options.ValidationFraction = EarlyStoppingHoldout;
-            MlpTrainerBase trainer = binary ? new MlpBinaryTrainer(options) : new MlpMulticlassTrainer(options);
+            var mlp = overrides.Resolve(binary, experiment.Seed);
+            // Early stopping selects an epoch, so it uses the hold-out of the training split set by Resolve; without
+            // it the validation split is only recorded per epoch for the curves.
+            var stopsEarly = mlp.EarlyStoppingPatience > 0;
+            MlpTrainerBase trainer = binary ? new MlpBinaryTrainer(mlp) : new MlpMulticlassTrainer(mlp);
             var model = stopsEarly ? trainer.Fit(train) : trainer.Fit(train, validation);
-            var history = model.History.Epochs
-                .Select(e => new EpochPoint(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValidationLoss, e.ValidationAccuracy))
-                .ToList();
-            return new TrainedClassifier(model, history, stopsEarly ? model.History.BestEpoch : null, model.TrainSeconds, model.SamplesPerSecond);
+            return new TrainedClassifier(model, model.History.Epochs, stopsEarly ? model.History.BestEpoch : null, model.TrainSeconds, model.SamplesPerSecond)
+            {
+                Details = new Dictionary<string, object>
+                {
+                    ["network"] = string.Join("-", new[] { model.Network.Architecture.InputSize }.Concat(mlp.HiddenLayers).Append(binary ? 1 : classes.Count)),
+                    ["activation"] = mlp.HiddenActivation.ToString().ToLowerInvariant(),
+                    ["optimizer"] = mlp.Optimizer.ToString().ToLowerInvariant(),
+                    ["learning_rate"] = mlp.LearningRate,
+                    ["batch_size"] = mlp.BatchSize,
+                    ["epochs"] = mlp.Epochs,
+                    ["dropout"] = mlp.Dropout,
+                    ["l2"] = mlp.L2,
+                    ["early_stopping_patience"] = mlp.EarlyStoppingPatience,
+                    ["random_shift"] = mlp.RandomShift,
+                },
+            };
         }, log);
     }
 }

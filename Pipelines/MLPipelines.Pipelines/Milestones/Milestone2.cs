@@ -56,7 +56,7 @@ public sealed class Milestone2Options
     public int Threads { get; set; }
 
     /// <summary>Receives one report per epoch. The default value is null.</summary>
-    public IProgress<TorchEpochReport>? Progress { get; set; }
+    public IProgress<EpochRecord>? Progress { get; set; }
 
     /// <summary>A shallow copy of these options.</summary>
     public Milestone2Options Clone() => (Milestone2Options)MemberwiseClone();

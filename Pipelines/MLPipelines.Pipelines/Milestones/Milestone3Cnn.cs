@@ -52,7 +52,7 @@ public sealed class Milestone3CnnOptions
     public int Threads { get; set; }
 
     /// <summary>Receives one report per epoch. The default value is null.</summary>
-    public IProgress<TorchEpochReport>? Progress { get; set; }
+    public IProgress<EpochRecord>? Progress { get; set; }
 
     /// <summary>The preset names accepted by <see cref="Preset"/>.</summary>
     public static IReadOnlyList<string> PresetNames { get; } = ["plain3", "bn4-dropout", "bn4-dropout-augmented"];

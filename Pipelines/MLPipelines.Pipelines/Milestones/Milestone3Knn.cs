@@ -5,7 +5,6 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLPipelines.Backbones;
 using MLPipelines.Data;
-using MLPipelines.IO;
 using MLPipelines.Knn;
 using MLPipelines.Onnx;
 using MLPipelines.Pipelines.ImageClassification;
@@ -32,11 +31,8 @@ public sealed class KnnExperimentOptions
     /// <summary>Feature output of a FILE.onnx backbone (with ImageNet normalisation, 224 px). The default value is "output".</summary>
     public string OutputName { get; set; } = "output";
 
-    /// <summary>Folder searched for mobilenetv2-12-int8.onnx; null tries $MLPIPELINES_MODELS, then ../shared/models. The default value is null.</summary>
+    /// <summary>Folder searched for mobilenetv2-12-int8.onnx; null uses $MLPIPELINES_MODELS (<see cref="ModelLocator"/>). The default value is null.</summary>
     public string? ModelsFolder { get; set; }
-
-    /// <summary>Environment variable naming the folder that holds shared pretrained models (e.g. mobilenetv2-12-int8.onnx): MLPIPELINES_MODELS.</summary>
-    public const string ModelsEnvironmentVariable = "MLPIPELINES_MODELS";
 
     /// <summary>Neighbour counts; more than one value (or more than one metric) runs a grid. The default value is [10].</summary>
     public IReadOnlyList<int> K { get; set; } = [10];
@@ -89,11 +85,8 @@ public static class Milestone3Knn
     /// <summary>File name of the retrieval index beside model.zip.</summary>
     public const string IndexFileName = "knn-index.npz";
 
-    /// <summary>Classes above which the confusion-matrix heatmap is replaced by most-confused-pairs.csv.</summary>
-    public const int MaxHeatmapClasses = 50;
-
     /// <summary>Runs the milestone.</summary>
-    /// <param name="experiment">Data, split and output options (<see cref="ExperimentOptions.DataRoot"/> is the dataset folder, or its parent when <see cref="ExperimentOptions.Dataset"/> names it).</param>
+    /// <param name="experiment">Data, split and output options (as for every milestone: <see cref="ExperimentData.Load"/>).</param>
     /// <param name="knn">Backbone and KNN options.</param>
     /// <param name="log">Receives progress lines.</param>
     /// <returns>The grid of results.</returns>
@@ -103,24 +96,19 @@ public static class Milestone3Knn
         ArgumentNullException.ThrowIfNull(knn);
         if (knn.K.Count == 0 || knn.K.Any(k => k < 1)) throw new ArgumentException("K needs at least one value >= 1.", nameof(knn));
         if (knn.Metrics.Count == 0) throw new ArgumentException("Metrics needs at least one value.", nameof(knn));
-        string folder = experiment.DataRoot ?? throw new ArgumentException("DataRoot (the dataset folder) is required.", nameof(experiment));
-        var loader = ImageClassificationExperiment.DefaultLoader(experiment.Dataset);
-        if (Directory.Exists(Path.Combine(folder, experiment.Dataset)))
-            folder = Path.Combine(folder, experiment.Dataset);
-        var dataset = loader(folder, experiment.Classes is { Count: > 0 } c ? c : null);
-        var classes = dataset.Classes;
-        if (classes.Count < 2) throw new ArgumentException($"At least two classes are needed, got {classes.Count}.", nameof(experiment));
-        var split = DataSplit.Stratified(dataset.Items, i => i.Label, experiment.ValidationFraction, 0, experiment.Seed);
-        log?.Report($"{dataset.Items.Count} images, {classes.Count} classes; train {split.Train.Count}, validation {split.Validation.Count} (seed {experiment.Seed})");
-        var testItems = experiment.TestData is null ? null : loader(Path.GetFullPath(experiment.TestData), classes).Items;
+        var run = experiment.Clone();
+        run.Grayscale = false;
+        var data = ExperimentData.Load(run);
+        var split = data.Split;
+        log?.Report($"{data.Items.Count} images, {data.Classes.Count} classes; train {split.Train.Count}, validation {split.Validation.Count} (seed {run.Seed})");
 
-        Directory.CreateDirectory(experiment.OutputDirectory);
+        Directory.CreateDirectory(run.OutputDirectory);
         string? temporary = null;
         try
         {
-            var spec = ResolveBackbone(knn, experiment.OutputDirectory, log, out temporary);
+            var spec = ResolveBackbone(knn, run.OutputDirectory, log, out temporary);
             log?.Report($"Backbone {spec.Name}: {spec.EmbeddingSize} features, {spec.ImageSize} px");
-            var all = split.Train.Concat(split.Validation).Concat(testItems ?? []).Select(i => i.Path).ToList();
+            var all = split.Train.Concat(split.Validation).Concat(data.TestItems ?? []).Select(i => i.Path).ToList();
             FeaturizationResult features;
             using (var featurizer = new BatchedFeaturizer(spec, new BatchedFeaturizerOptions
             {
@@ -136,22 +124,23 @@ public static class Milestone3Knn
             log?.Report(string.Create(CultureInfo.InvariantCulture,
                 $"Embeddings: {features.Count} images ({features.CacheHits} from the cache, {features.Computed} computed in {features.Elapsed.TotalSeconds:F1} s, {imagesPerSecond:F1} images/s)"));
 
-            var ml = new MLContext(experiment.Seed);
+            var ml = new MLContext(run.Seed);
             int dim = features.Dimension;
-            var keyMap = KeyMapping(ml, classes);
+            var labels = new LabelEncoding(ml, data.Classes, binary: false);
             IDataView ToView(IReadOnlyList<ImageItem> items, int offset) =>
-                keyMap.Transform(ml.Data.LoadFromEnumerable(items.Select((item, i) => new VectorRow
+                labels.ToKey(ml.Data.LoadFromEnumerable(items.Select((item, i) => new VectorRow
                 {
                     ImagePath = item.Path,
                     Label = item.Label,
                     Features = features.Row(offset + i).ToArray(),
                 }).ToList(), VectorSchema(dim)));
-            var trainView = ml.Data.Cache(ToView(split.Train, 0));
-            var validationView = ml.Data.Cache(ToView(split.Validation, split.Train.Count));
-            var testView = testItems is null ? null : ml.Data.Cache(ToView(testItems, split.Train.Count + split.Validation.Count));
-            var rawSchema = ml.Data.LoadFromEnumerable(Array.Empty<PathRow>()).Schema;
+            var views = new KnnViews(
+                ml.Data.Cache(ToView(split.Train, 0)),
+                ml.Data.Cache(ToView(split.Validation, split.Train.Count)),
+                data.TestItems is { } testItems ? ml.Data.Cache(ToView(testItems, split.Train.Count + split.Validation.Count)) : null);
             var embeddings = ml.Transforms.ExtractEmbeddings(spec, ColumnNames.Features, ImageClassificationExperiment.ImagePathColumn)
                 .Fit(ml.Data.LoadFromEnumerable(Array.Empty<PathRow>()));
+            var shared = new KnnRunContext(ml, run, knn, data, spec, embeddings, views, features, imagesPerSecond, log);
 
             bool grid = knn.K.Count * knn.Metrics.Count > 1;
             var rows = new List<KnnGridRow>();
@@ -160,20 +149,20 @@ public static class Milestone3Knn
                 foreach (int k in knn.K)
                 {
                     string outDir = grid
-                        ? Path.Combine(experiment.OutputDirectory, string.Create(CultureInfo.InvariantCulture, $"{metric.ToString().ToLowerInvariant()}-k{k}"))
-                        : experiment.OutputDirectory;
-                    rows.Add(RunOne(ml, experiment, knn, spec, embeddings, rawSchema, classes, split, testItems, trainView, validationView, testView,
-                        k, metric, outDir, features, imagesPerSecond, log));
+                        ? Path.Combine(run.OutputDirectory, string.Create(CultureInfo.InvariantCulture, $"{metric.ToString().ToLowerInvariant()}-k{k}"))
+                        : run.OutputDirectory;
+                    rows.Add(RunOne(shared, k, metric, new RunFolder(outDir)));
                 }
             }
             string table = ResultsTable(rows, spec, imagesPerSecond);
             if (grid)
             {
-                AtomicFile.WriteAllBytes(Path.Combine(experiment.OutputDirectory, "results.md"), Encoding.UTF8.GetBytes(table));
+                var folder = new RunFolder(run.OutputDirectory);
+                folder.WriteText("results.md", table);
                 var csv = new StringBuilder("k,metric,accuracy,macro_f1,test_accuracy,knn_ms_per_image,folder\n");
                 foreach (var r in rows)
                     csv.Append(CultureInfo.InvariantCulture, $"{r.K},{r.Metric.ToString().ToLowerInvariant()},{r.Accuracy:R},{r.MacroF1:R},{r.TestAccuracy:R},{r.MillisecondsPerImage:R},{Path.GetFileName(r.OutputDirectory)}\n");
-                AtomicFile.WriteAllBytes(Path.Combine(experiment.OutputDirectory, "results.csv"), Encoding.UTF8.GetBytes(csv.ToString()));
+                folder.WriteText("results.csv", csv.ToString());
             }
             return new KnnExperimentResult(rows, dim, imagesPerSecond, features.CacheHits, table);
         }
@@ -204,12 +193,7 @@ public static class Milestone3Knn
             case "resnet18":
                 return BackboneSpec.ResNet18();
             case "mobilenetv2":
-                string[] folders = knn.ModelsFolder is not null
-                    ? [knn.ModelsFolder]
-                    : [.. new[] { Environment.GetEnvironmentVariable(KnnExperimentOptions.ModelsEnvironmentVariable), Path.Combine("..", "shared", "models") }.OfType<string>()];
-                var path = folders.Select(f => Path.Combine(f, "mobilenetv2-12-int8.onnx")).FirstOrDefault(File.Exists)
-                    ?? throw new FileNotFoundException($"mobilenetv2-12-int8.onnx was not found in {string.Join(" or ", folders)}; pass the .onnx path as the backbone.");
-                return BackboneSpec.MobileNetV2(path);
+                return BackboneSpec.MobileNetV2(ModelLocator.Find("mobilenetv2-12-int8.onnx", knn.ModelsFolder));
         }
         if (!File.Exists(name)) throw new FileNotFoundException($"Backbone '{name}' is neither resnet18, mobilenetv2 nor an existing .onnx/.zip file.", name);
         if (name.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))
@@ -222,10 +206,7 @@ public static class Milestone3Knn
             var cut = OnnxFeatureCut.FindPooledFeatures(model);
             // The network's input is the zip's "Features" column, which the embedding chain writes: rename it.
             const string networkInput = "network_pixels";
-            foreach (var input in model.Graph!.Inputs.Where(i => i.Name == card.FeatureColumn)) input.Name = networkInput;
-            foreach (var node in model.Graph.Nodes)
-                for (int i = 0; i < node.Inputs.Count; i++)
-                    if (node.Inputs[i] == card.FeatureColumn) node.Inputs[i] = networkInput;
+            OnnxFeatureCut.RenameInput(model, card.FeatureColumn, networkInput);
             Directory.CreateDirectory(workFolder);
             temporaryFile = Path.Combine(workFolder, $".network-{Environment.ProcessId}.onnx.tmp");
             File.WriteAllBytes(temporaryFile, model.ToBytes());
@@ -258,21 +239,25 @@ public static class Milestone3Knn
         };
     }
 
-    private static KnnGridRow RunOne(MLContext ml, ExperimentOptions experiment, KnnExperimentOptions knn, BackboneSpec spec, ITransformer embeddings,
-        DataViewSchema rawSchema, IReadOnlyList<string> classes, SplitResult<ImageItem> split, IReadOnlyList<ImageItem>? testItems,
-        IDataView trainView, IDataView validationView, IDataView? testView, int k, KnnMetric metric, string outDir,
-        FeaturizationResult features, double imagesPerSecond, IProgress<string>? log)
+    /// <summary>What every grid cell of one run shares: the data, the backbone, the embeddings and their views.</summary>
+    private sealed record KnnRunContext(MLContext Ml, ExperimentOptions Experiment, KnnExperimentOptions Knn, ExperimentData Data, BackboneSpec Spec,
+        ITransformer Embeddings, KnnViews Views, FeaturizationResult Features, double FeaturizeImagesPerSecond, IProgress<string>? Log);
+
+    /// <summary>The embedded training, validation and (optional) test rows.</summary>
+    private sealed record KnnViews(IDataView Train, IDataView Validation, IDataView? Test);
+
+    private static KnnGridRow RunOne(KnnRunContext c, int k, KnnMetric metric, RunFolder output)
     {
-        Directory.CreateDirectory(outDir);
+        var (ml, split, classes, features) = (c.Ml, c.Data.Split, c.Data.Classes, c.Features);
         var trainer = ml.MulticlassClassification.Trainers.Knn(new KnnOptions
         {
             K = k,
             Metric = metric,
-            Weighting = knn.Weighting,
+            Weighting = c.Knn.Weighting,
             SourceColumnName = ImageClassificationExperiment.ImagePathColumn,
         });
         var fitWatch = Stopwatch.StartNew();
-        var knnModel = trainer.Fit(trainView);
+        var knnModel = trainer.Fit(c.Views.Train);
         fitWatch.Stop();
 
         // KNN time per image on the precomputed vectors (the C# engine, all validation rows in one call).
@@ -280,34 +265,27 @@ public static class Milestone3Knn
         for (int i = 0; i < split.Validation.Count; i++)
             features.Row(split.Train.Count + i).CopyTo(vectors.AsSpan(i * features.Dimension));
         var searchWatch = Stopwatch.StartNew();
-        var enginePrediction = knnModel.Index.Predict(vectors, k, knn.Weighting);
+        var enginePrediction = knnModel.Index.Predict(vectors, k, c.Knn.Weighting);
         searchWatch.Stop();
         double knnMs = searchWatch.Elapsed.TotalMilliseconds / Math.Max(1, split.Validation.Count);
 
-        var (validation, csv) = ImageClassificationExperiment.Evaluate(ml, knnModel, validationView, split.Validation, binary: false, classes);
+        var (validation, csv) = ImageClassificationExperiment.Evaluate(ml, knnModel, c.Views.Validation, split.Validation, binary: false, classes);
         ClassificationReport? test = null;
-        if (testView is not null && testItems is not null)
-            (test, _) = ImageClassificationExperiment.Evaluate(ml, knnModel, testView, testItems, binary: false, classes);
+        if (c.Views.Test is not null && c.Data.TestItems is not null)
+            (test, _) = ImageClassificationExperiment.Evaluate(ml, knnModel, c.Views.Test, c.Data.TestItems, binary: false, classes);
         int engineAgree = 0;
-        var predictedByChain = ReadPredicted(knnModel.Transform(validationView));
+        var predictedByChain = ReadPredicted(knnModel.Transform(c.Views.Validation));
         for (int i = 0; i < predictedByChain.Count; i++) if (predictedByChain[i] == enginePrediction.Labels[i]) engineAgree++;
 
-        var model = embeddings.Append(knnModel);
-        string modelPath = Path.Combine(outDir, "model.zip");
-        ModelPackage.Save(ml, model, rawSchema, new ModelCard
-        {
-            Task = "multiclass",
-            Classes = classes.ToArray(),
-            ImageSize = spec.ImageSize,
-            Grayscale = false,
-            ImagePathColumn = ImageClassificationExperiment.ImagePathColumn,
-            FeatureColumn = ColumnNames.Features,
-            Producer = "m3-knn",
-        }, modelPath);
-        knnModel.SaveIndex(Path.Combine(outDir, IndexFileName));
+        var card = ModelCard.ForImages(classes, c.Spec.ImageSize, grayscale: false, producer: "m3-knn");
+        card.Task = "multiclass";
+        string modelPath = output.SaveModel(ml, c.Embeddings.Append(knnModel), ml.Data.LoadFromEnumerable(Array.Empty<PathRow>()).Schema, card);
+        string indexPath = output.PathOf(IndexFileName);
+        knnModel.SaveIndex(indexPath);
+        output.Add(indexPath);
 
         // The saved chain (fresh MLContext, images → embeddings → KNN) must predict like the vectors did.
-        int check = Math.Min(knn.ChainCheckImages, split.Validation.Count);
+        int check = Math.Min(c.Knn.ChainCheckImages, split.Validation.Count);
         int chainAgree = 0;
         double chainMs = 0;
         if (check > 0)
@@ -321,7 +299,7 @@ public static class Milestone3Knn
             chainMs = chainWatch.Elapsed.TotalMilliseconds / check;
             for (int i = 0; i < check; i++) if (predicted[i] == predictedByChain[i]) chainAgree++;
             if (chainAgree != check)
-                log?.Report($"WARNING: the saved model.zip agrees with the embedding-cache predictions on {chainAgree} of {check} images.");
+                c.Log?.Report($"WARNING: the saved model.zip agrees with the embedding-cache predictions on {chainAgree} of {check} images.");
         }
 
         var metrics = new MetricsDocument
@@ -331,54 +309,37 @@ public static class Milestone3Knn
             TrainSeconds = fitWatch.Elapsed.TotalSeconds,
             TrainSamplesPerSecond = split.Train.Count / Math.Max(1e-9, fitWatch.Elapsed.TotalSeconds),
         };
-        var x = metrics.Extra;
-        x["producer"] = "m3-knn";
-        x["dataset"] = experiment.Dataset;
-        x["seed"] = experiment.Seed;
-        x["validation_fraction"] = experiment.ValidationFraction;
-        x["train_count"] = split.Train.Count;
-        x["backbone"] = spec.Name;
-        x["image_size"] = spec.ImageSize;
-        x["embedding_size"] = features.Dimension;
-        x["k"] = k;
-        x["metric"] = metric.ToString().ToLowerInvariant();
-        x["weighting"] = knn.Weighting.ToString().ToLowerInvariant();
-        x["featurize_images_per_second"] = imagesPerSecond;
-        x["featurize_cache_hits"] = features.CacheHits;
-        x["knn_ms_per_image"] = knnMs;
-        x["featurize_ms_per_image"] = imagesPerSecond > 0 ? 1000 / imagesPerSecond : 0;
-        x["prediction_ms_per_image"] = (imagesPerSecond > 0 ? 1000 / imagesPerSecond : 0) + knnMs;
-        x["chain_ms_per_image"] = chainMs;
-        x["chain_check_images"] = check;
-        x["chain_check_agree"] = chainAgree;
-        x["engine_onnx_agree"] = engineAgree;
-        MetricsJson.Write(Path.Combine(outDir, MetricsJson.FileName), metrics);
-        AtomicFile.WriteAllBytes(Path.Combine(outDir, "predictions.csv"), Encoding.UTF8.GetBytes(csv));
-        WriteConfusion(outDir, validation, log);
-        string testText = test is null ? "" : string.Create(CultureInfo.InvariantCulture, $", test accuracy {test.Accuracy:P2}");
-        log?.Report(string.Create(CultureInfo.InvariantCulture,
-            $"k = {k}, {metric.ToString().ToLowerInvariant()}: validation accuracy {validation.Accuracy:P2}, macro F1 {validation.MacroF1:F4}{testText}; KNN {knnMs:F3} ms/image; saved chain {chainMs:F1} ms/image ({chainAgree}/{check} agree) -> {outDir}"));
-        return new KnnGridRow(k, metric, validation.Accuracy, validation.MacroF1, test?.Accuracy, knnMs, outDir);
-    }
-
-    private static void WriteConfusion(string outDir, ClassificationReport report, IProgress<string>? log)
-    {
-        if (report.Classes.Count <= MaxHeatmapClasses)
+        double featurizeMs = c.FeaturizeImagesPerSecond > 0 ? 1000 / c.FeaturizeImagesPerSecond : 0;
+        RunFolder.AddDetails(metrics, new Dictionary<string, object>
         {
-            ConfusionMatrixChart.Save(Path.Combine(outDir, "confusion-matrix.png"), report.ConfusionMatrix, report.Classes,
-                $"Validation confusion matrix (accuracy {report.Accuracy:P2})");
-            return;
-        }
-        // A 196 × 196 heatmap is unreadable: list the most confused pairs instead (the full matrix is in metrics.json).
-        var pairs = new List<(int True, int Predicted, int Count)>();
-        for (int t = 0; t < report.Classes.Count; t++)
-            for (int p = 0; p < report.Classes.Count; p++)
-                if (t != p && report[t, p] > 0) pairs.Add((t, p, report[t, p]));
-        var sb = new StringBuilder("true,predicted,count\n");
-        foreach (var (t, p, n) in pairs.OrderByDescending(q => q.Count).ThenBy(q => q.True).ThenBy(q => q.Predicted).Take(100))
-            sb.Append(CultureInfo.InvariantCulture, $"\"{report.Classes[t].Replace("\"", "\"\"", StringComparison.Ordinal)}\",\"{report.Classes[p].Replace("\"", "\"\"", StringComparison.Ordinal)}\",{n}\n");
-        AtomicFile.WriteAllBytes(Path.Combine(outDir, "most-confused.csv"), Encoding.UTF8.GetBytes(sb.ToString()));
-        log?.Report($"{report.Classes.Count} classes: no confusion heatmap (unreadable); most-confused.csv lists the top pairs, metrics.json holds the matrix.");
+            ["producer"] = "m3-knn",
+            ["dataset"] = c.Data.Name,
+            ["seed"] = c.Experiment.Seed,
+            ["validation_fraction"] = c.Experiment.ValidationFraction,
+            ["train_count"] = split.Train.Count,
+            ["backbone"] = c.Spec.Name,
+            ["image_size"] = c.Spec.ImageSize,
+            ["embedding_size"] = features.Dimension,
+            ["k"] = k,
+            ["metric"] = metric.ToString().ToLowerInvariant(),
+            ["weighting"] = c.Knn.Weighting.ToString().ToLowerInvariant(),
+            ["featurize_images_per_second"] = c.FeaturizeImagesPerSecond,
+            ["featurize_cache_hits"] = features.CacheHits,
+            ["knn_ms_per_image"] = knnMs,
+            ["featurize_ms_per_image"] = featurizeMs,
+            ["prediction_ms_per_image"] = featurizeMs + knnMs,
+            ["chain_ms_per_image"] = chainMs,
+            ["chain_check_images"] = check,
+            ["chain_check_agree"] = chainAgree,
+            ["engine_onnx_agree"] = engineAgree,
+        });
+        output.WriteMetrics(metrics);
+        output.WritePredictions(csv);
+        output.WriteConfusion(validation, c.Log);
+        string testText = test is null ? "" : string.Create(CultureInfo.InvariantCulture, $", test accuracy {test.Accuracy:P2}");
+        c.Log?.Report(string.Create(CultureInfo.InvariantCulture,
+            $"k = {k}, {metric.ToString().ToLowerInvariant()}: validation accuracy {validation.Accuracy:P2}, macro F1 {validation.MacroF1:F4}{testText}; KNN {knnMs:F3} ms/image; saved chain {chainMs:F1} ms/image ({chainAgree}/{check} agree) -> {output.Directory}"));
+        return new KnnGridRow(k, metric, validation.Accuracy, validation.MacroF1, test?.Accuracy, knnMs, output.Directory);
     }
 
     private static List<int> ReadPredicted(IDataView scored)
@@ -412,23 +373,11 @@ public static class Milestone3Knn
         return sb.ToString();
     }
 
-    private static ITransformer KeyMapping(MLContext ml, IReadOnlyList<string> classes)
-    {
-        var keyData = ml.Data.LoadFromEnumerable(classes.Select(c => new KeyRow { Label = c }));
-        return ml.Transforms.Conversion.MapValueToKey(ColumnNames.Label, keyData: keyData)
-            .Fit(ml.Data.LoadFromEnumerable(Array.Empty<KeyRow>()));
-    }
-
     private static SchemaDefinition VectorSchema(int dimension)
     {
         var schema = SchemaDefinition.Create(typeof(VectorRow));
         schema[nameof(VectorRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, dimension);
         return schema;
-    }
-
-    private sealed class KeyRow
-    {
-        public string Label { get; set; } = "";
     }
 
     private sealed class PathRow

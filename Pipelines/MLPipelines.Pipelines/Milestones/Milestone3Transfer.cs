@@ -1,7 +1,6 @@
 using System.Globalization;
 using MLPipelines.Data;
 using MLPipelines.Pipelines.ImageClassification;
-using MLPipelines.Pipelines.Reporting;
 using MLPipelines.Torch.Training;
 using MLPipelines.Torch.Transfer;
 using MLPipelines.Trainers.Torch;
@@ -45,7 +44,7 @@ public sealed class TransferOptions
     /// <summary>The head's learning rate relative to the backbone's (see <see cref="TorchTransferOptions.HeadLearningRateMultiplier"/>). The default value is 1.</summary>
     public double HeadLearningRateMultiplier { get; set; } = 1;
 
-    /// <summary>Label smoothing of the training loss (see <see cref="TorchTrainingOptions.LabelSmoothing"/>). The default value is 0.</summary>
+    /// <summary>Label smoothing of the training loss (see <see cref="TorchTrainingSettings.LabelSmoothing"/>). The default value is 0.</summary>
     public double LabelSmoothing { get; set; }
 
     /// <summary>Compile mirror-image test-time augmentation into the model (see <see cref="TorchTrainerOptions.TestTimeHorizontalFlip"/>). The default value is false.</summary>
@@ -64,7 +63,7 @@ public sealed class TransferOptions
     public int Threads { get; set; }
 
     /// <summary>Receives one report per epoch. The default value is null.</summary>
-    public IProgress<TorchEpochReport>? Progress { get; set; }
+    public IProgress<EpochRecord>? Progress { get; set; }
 }
 
 /// <summary>
@@ -85,21 +84,16 @@ public static class Milestone3Transfer
     {
         ArgumentNullException.ThrowIfNull(experiment);
         ArgumentNullException.ThrowIfNull(transfer);
-        experiment.Grayscale = false;
-        experiment.Standardize = false;
-        string folder = experiment.DataRoot ?? throw new ArgumentException("DataRoot (the dataset folder) is required.", nameof(experiment));
-        var dataset = StanfordCars.Load(folder);   // CSV layout, or one folder per class
-        // --test-data goes through the same loader (either layout); metrics.json names the dataset folder.
-        experiment.Loader ??= (f, c) => StanfordCars.Load(f, c);
-        if (experiment.Dataset == SignLanguageDigits.FolderName)
-            experiment.Dataset = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder)));
-        var (items, classes) = (dataset.Items, dataset.Classes);
+        var run = experiment.Clone();
+        run.Grayscale = false;
+        run.Standardize = false;
+        run.Loader ??= (f, c) => StanfordCars.Load(f, c);   // CSV layout, or one folder per class (--test-data too)
         string backboneName = transfer.Backbone.Trim().ToLowerInvariant();
         string? weights = ResolveWeights(backboneName, transfer.Weights, log);
         bool frozen = transfer.Strategy == TransferStrategy.Frozen;
         double dropout = transfer.Dropout ?? (frozen ? 0 : 0.5);
         bool augment = transfer.Augment ?? !frozen;
-        int size = experiment.ImageSize;
+        int size = run.ImageSize;
         var schedule = transfer.Schedule ?? TorchLearningRateSchedule.Step(transfer.StepSize, 0.1);
 
         // Built and validated before any image is decoded, so a bad option fails at once, naming it.
@@ -113,7 +107,7 @@ public static class Milestone3Transfer
             Schedule = schedule,
             Epochs = transfer.Epochs,
             BatchSize = transfer.BatchSize,
-            Seed = experiment.Seed,
+            Seed = run.Seed,
             Threads = transfer.Threads,
             Device = "cpu",
             Augmentation = augment ? [new RandomResizedCrop(0.8, 1.0), new HorizontalFlip()] : [],
@@ -127,32 +121,30 @@ public static class Milestone3Transfer
             Log = log,
         };
         options.Validate();
+        var details = new Dictionary<string, object>
+        {
+            ["backbone"] = backboneName,
+            ["strategy"] = transfer.Strategy.ToString(),
+            ["weights"] = weights ?? "none",
+            ["dropout"] = dropout,
+            ["augment"] = augment,
+            ["learning_rate"] = transfer.LearningRate,
+            ["head_lr_multiplier"] = transfer.HeadLearningRateMultiplier,
+            ["label_smoothing"] = transfer.LabelSmoothing,
+            ["test_time_flip"] = transfer.TestTimeHorizontalFlip,
+            ["schedule"] = schedule.ToString(),
+            ["epochs"] = transfer.Epochs,
+        };
 
-        var result = ImageClassificationExperiment.Run(experiment, items, classes, (train, validation, binary, classNames) =>
+        return ImageClassificationExperiment.Run(run, ExperimentData.Load(run), (train, validation, binary, classNames) =>
         {
             int k = binary ? 2 : classNames.Count;
             nn.Module<Tensor, Tensor> Factory() => CreateBackbone(backboneName, weights, k, dropout, log);
             TorchModel model = binary
                 ? new TorchBinaryTrainer(Factory, options).Fit(train, validation)
                 : new TorchMulticlassTrainer(Factory, options).Fit(train, validation);
-            var history = model.History.Epochs
-                .Select(e => new EpochPoint(e.Epoch, e.TrainLoss, e.TrainAccuracy, e.ValidationLoss, e.ValidationAccuracy))
-                .ToList();
-            return new TrainedClassifier(model, history, null, model.TrainSeconds, model.ImagesPerSecond);
+            return new TrainedClassifier(model, model.History.Epochs, null, model.TrainSeconds, model.ImagesPerSecond) { Details = details };
         }, log);
-        result.Metrics.Extra["backbone"] = backboneName;
-        result.Metrics.Extra["strategy"] = transfer.Strategy.ToString();
-        result.Metrics.Extra["weights"] = weights ?? "none";
-        result.Metrics.Extra["dropout"] = dropout;
-        result.Metrics.Extra["augment"] = augment;
-        result.Metrics.Extra["learning_rate"] = transfer.LearningRate;
-        result.Metrics.Extra["head_lr_multiplier"] = transfer.HeadLearningRateMultiplier;
-        result.Metrics.Extra["label_smoothing"] = transfer.LabelSmoothing;
-        result.Metrics.Extra["test_time_flip"] = transfer.TestTimeHorizontalFlip;
-        result.Metrics.Extra["schedule"] = schedule.ToString();
-        result.Metrics.Extra["epochs"] = transfer.Epochs;
-        MetricsJson.Write(Path.Combine(experiment.OutputDirectory, MetricsJson.FileName), result.Metrics);
-        return result;
     }
 
     /// <summary>Creates the backbone with its weights and a new head.</summary>

@@ -42,6 +42,22 @@ public sealed class ModelCard
     /// <summary>True for a binary task.</summary>
     [JsonIgnore]
     public bool IsBinary => Task == "binary";
+
+    /// <summary>The card of an image classifier whose chain reads <c>ImagePath</c> and writes <c>Features</c> before the network.</summary>
+    /// <param name="classes">Class names in label order.</param>
+    /// <param name="imageSize">Side of the square network input.</param>
+    /// <param name="grayscale">One channel instead of RGB.</param>
+    /// <param name="producer">The command that wrote the model (e.g. "m1").</param>
+    public static ModelCard ForImages(IReadOnlyList<string> classes, int imageSize, bool grayscale, string producer) => new()
+    {
+        Task = classes.Count == 2 ? "binary" : "multiclass",
+        Classes = [.. classes],
+        ImageSize = imageSize,
+        Grayscale = grayscale,
+        ImagePathColumn = ImageClassification.ImageClassificationExperiment.ImagePathColumn,
+        FeatureColumn = Trainers.ColumnNames.Features,
+        Producer = producer,
+    };
 }
 
 /// <summary>Saving and loading model zips with their <see cref="ModelCard"/>, atomically.</summary>

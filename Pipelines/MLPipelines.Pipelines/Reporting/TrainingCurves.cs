@@ -1,13 +1,5 @@
 namespace MLPipelines.Pipelines.Reporting;
 
-/// <summary>Per-epoch training history: the input of <see cref="TrainingCurves"/>.</summary>
-/// <param name="Epoch">Epoch number (usually starting at 1).</param>
-/// <param name="TrainLoss">Mean training loss over the epoch.</param>
-/// <param name="TrainAccuracy">Training accuracy in [0, 1].</param>
-/// <param name="ValidationLoss">Validation loss, or <see langword="null"/> when not evaluated that epoch.</param>
-/// <param name="ValidationAccuracy">Validation accuracy, or <see langword="null"/> when not evaluated that epoch.</param>
-public sealed record EpochPoint(int Epoch, double TrainLoss, double TrainAccuracy, double? ValidationLoss, double? ValidationAccuracy);
-
 /// <summary>Loss and accuracy curves of a training run, as two PNG line charts.</summary>
 public static class TrainingCurves
 {
@@ -23,10 +15,10 @@ public static class TrainingCurves
     /// is marked, and nothing is marked if there is no validation accuracy.
     /// </param>
     /// <param name="title">Optional prefix for the chart titles (e.g. the run name).</param>
-    public static void Save(string lossPath, string accuracyPath, IReadOnlyList<EpochPoint> history, int? bestEpoch = null, string? title = null)
+    public static void Save(string lossPath, string accuracyPath, IReadOnlyList<EpochRecord> history, int? bestEpoch = null, string? title = null)
     {
         ArgumentNullException.ThrowIfNull(history);
-        EpochPoint[] points = history.OrderBy(p => p.Epoch).ToArray();
+        EpochRecord[] points = history.OrderBy(p => p.Epoch).ToArray();
         double[] epochs = points.Select(p => (double)p.Epoch).ToArray();
         bool hasValidationLoss = points.Any(p => p.ValidationLoss.HasValue);
         bool hasValidationAccuracy = points.Any(p => p.ValidationAccuracy.HasValue);
@@ -51,10 +43,10 @@ public static class TrainingCurves
         LineChart.Save(accuracyPath, prefix + "Accuracy", "Epoch", "Accuracy", accuracy, marker: marker);
     }
 
-    private static int? BestByValidationAccuracy(IEnumerable<EpochPoint> points)
+    private static int? BestByValidationAccuracy(IEnumerable<EpochRecord> points)
     {
-        EpochPoint? best = null;
-        foreach (EpochPoint p in points)
+        EpochRecord? best = null;
+        foreach (EpochRecord p in points)
         {
             if (p.ValidationAccuracy is double acc && double.IsFinite(acc) && (best is null || acc > best.ValidationAccuracy))
             {

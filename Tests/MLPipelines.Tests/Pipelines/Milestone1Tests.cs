@@ -24,10 +24,7 @@ public sealed class Milestone1Tests(ITestOutputHelper output) : IDisposable
         var data = SyntheticImages.Write(Path.Combine(_root, "data", SignLanguageDigits.FolderName), ["a", "b"], perClass: 25, seed: 4, size: 28, noise: 60);
         var outDir = Path.Combine(_root, "run");
         var options = new ExperimentOptions { DataRoot = Path.GetDirectoryName(data), Seed = 2, OutputDirectory = outDir };
-        var mlp = Milestone1.BinaryDefaults(seed: 2);
-        mlp.Epochs = 20;
-
-        var result = Milestone1.Run(options, binaryOptions: mlp);
+        var result = Milestone1.Run(options, new Milestone1Options { Epochs = 20 });
 
         foreach (var file in new[] { "model.zip", "metrics.json", "loss-curve.png", "accuracy-curve.png", "confusion-matrix.png", "predictions.csv" })
             Assert.True(File.Exists(Path.Combine(outDir, file)), $"{file} missing");
@@ -87,10 +84,8 @@ public sealed class Milestone1Tests(ITestOutputHelper output) : IDisposable
         var data = SyntheticImages.Write(Path.Combine(_root, "data", SignLanguageDigits.FolderName), classes, perClass: 20, seed: 6, size: 28, noise: 60);
         var test = SyntheticImages.Write(Path.Combine(_root, "test"), classes, perClass: 6, seed: 60, size: 28, noise: 60);
         var outDir = Path.Combine(_root, "run3");
-        var mlp = Milestone1.MulticlassDefaults(seed: 3);
-        mlp.Epochs = 30;
-        mlp.EarlyStoppingPatience = 0;
-        var result = Milestone1.Run(new ExperimentOptions { DataRoot = Path.GetDirectoryName(data), OutputDirectory = outDir, TestData = test }, multiclassOptions: mlp);
+        var mlp = new Milestone1Options { Epochs = 30, EarlyStoppingPatience = 0 };
+        var result = Milestone1.Run(new ExperimentOptions { DataRoot = Path.GetDirectoryName(data), OutputDirectory = outDir, TestData = test, Seed = 3 }, mlp);
 
         Assert.NotNull(result.Test);
         Assert.Equal(18, result.Test!.Count);
@@ -117,8 +112,7 @@ public sealed class Milestone1Tests(ITestOutputHelper output) : IDisposable
         var data = SyntheticImages.Write(Path.Combine(_root, "data", SignLanguageDigits.FolderName), ["a", "b"], perClass: 8, seed: 2);
         var corrupt = Path.Combine(data, "b", "broken.jpg");
         File.WriteAllBytes(corrupt, [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 4, 5, 6, 7, 8]);
-        var mlp = Milestone1.BinaryDefaults();
-        mlp.Epochs = 1;
+        var mlp = new Milestone1Options { Epochs = 1 };
         var error = Assert.Throws<InvalidDataException>(() => Milestone1.Run(new ExperimentOptions { DataRoot = Path.GetDirectoryName(data), OutputDirectory = Path.Combine(_root, "o") }, mlp));
         Assert.Contains("broken.jpg", error.Message, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(_root, "o", "model.zip")), "no model may be written after a failed run");

@@ -189,7 +189,7 @@ public sealed class ChartTests : IDisposable
     public void TrainingCurves_WritesLossAndAccuracyCharts()
     {
         var history = Enumerable.Range(1, 8)
-            .Select(e => new EpochPoint(e, 1.0 / e, 1 - (0.5 / e), e == 3 ? null : 1.2 / e, e == 3 ? null : 0.9 - (0.4 / e)))
+            .Select(e => new EpochRecord(e, 1.0 / e, 1 - (0.5 / e), e == 3 ? null : 1.2 / e, e == 3 ? null : 0.9 - (0.4 / e), 0.01, 1, 100))
             .ToList();
         TrainingCurves.Save(PathOf("loss.png"), PathOf("acc.png"), history);
         foreach (string name in new[] { "loss.png", "acc.png" })

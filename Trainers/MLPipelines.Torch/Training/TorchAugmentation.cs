@@ -5,7 +5,7 @@ namespace MLPipelines.Torch.Training;
 
 /// <summary>
 /// A random transformation of a batch of channels-first images [B, C, H, W], applied on the batch's device by
-/// <see cref="TorchClassifierTrainer"/> to every training batch (see <see cref="TorchTrainingOptions.Augmentation"/>).
+/// <see cref="TorchClassifierTrainer"/> to every training batch (see <see cref="TorchTrainingSettings.Augmentation"/>).
 /// Each image of the batch draws its own parameters.
 /// </summary>
 public abstract class TorchAugmentation

@@ -21,7 +21,7 @@ namespace MLPipelines.Torch.Training;
 /// <para>
 /// Determinism: <c>torch.random.manual_seed(Seed)</c> runs before the module factory, and every epoch reseeds
 /// torch (dropout), the shuffling <see cref="Random"/> and the augmentation generator from (Seed, epoch). On the
-/// CPU with the same thread count (<see cref="TorchTrainingOptions.Threads"/>), two runs give bit-identical weights
+/// CPU with the same thread count (<see cref="TorchTrainingSettings.Threads"/>), two runs give bit-identical weights
 /// and a resumed run matches an uninterrupted one. Not covered: CUDA kernels that use atomics (e.g. the backward of
 /// <c>grid_sample</c> or <c>index_select</c>) and a different libtorch build or thread count, which change the order
 /// of floating-point sums.
@@ -36,16 +36,16 @@ public sealed class TorchClassifierTrainer
     /// <summary>Creates the trainer; the options are validated here (ArgumentException naming the option).</summary>
     /// <param name="moduleFactory">Creates the untrained module; called once per <see cref="Train"/>, after the seed is set.</param>
     /// <param name="options">Training options; null for the defaults. They are copied.</param>
-    public TorchClassifierTrainer(Func<nn.Module<Tensor, Tensor>> moduleFactory, TorchTrainingOptions? options = null)
+    public TorchClassifierTrainer(Func<nn.Module<Tensor, Tensor>> moduleFactory, TorchTrainingSettings? options = null)
     {
         ArgumentNullException.ThrowIfNull(moduleFactory);
         _moduleFactory = moduleFactory;
-        Options = (options ?? new TorchTrainingOptions()).Clone();
+        Options = (options ?? new TorchTrainingSettings()).Clone();
         Options.Validate();
     }
 
     /// <summary>The options (a copy of those given).</summary>
-    public TorchTrainingOptions Options { get; }
+    public TorchTrainingSettings Options { get; }
 
     /// <summary>Trains a new module on <paramref name="train"/>, validating on <paramref name="validation"/> after every epoch.</summary>
     /// <param name="train">Training rows.</param>
@@ -79,7 +79,7 @@ public sealed class TorchClassifierTrainer
             var backbone = network as Backbone;
             if (o.Transfer is not null && backbone is null)
                 throw new ArgumentException(
-                    $"Transfer learning needs a Backbone module (ResNet, DenseNet); the factory returned {network.GetType().Name}.", nameof(TorchTrainingOptions.Transfer));
+                    $"Transfer learning needs a Backbone module (ResNet, DenseNet); the factory returned {network.GetType().Name}.", nameof(TorchTrainingSettings.Transfer));
             network.to(device);
             if (backbone is not null && o.Transfer is { Strategy: TransferStrategy.Frozen, CacheFrozenFeatures: true } && o.Augmentation.Count == 0)
             {
@@ -144,7 +144,7 @@ public sealed class TorchClassifierTrainer
                     valLoss = vl;
                     valAccuracy = va;
                 }
-                var report = new TorchEpochReport(epoch, loss, accuracy, valLoss, valAccuracy, lr, epochClock.Elapsed.TotalSeconds,
+                var report = new EpochRecord(epoch, loss, accuracy, valLoss, valAccuracy, lr, epochClock.Elapsed.TotalSeconds,
                     seconds > 0 ? rows / seconds : 0);
                 state.History.Add(report);
                 state.Epoch = epoch;
@@ -242,9 +242,9 @@ public sealed class TorchClassifierTrainer
                 throw new ArgumentException("Validation and training rows have different image shapes.", nameof(validation));
         }
         if (o.EarlyStoppingPatience > 0 && validation is null)
-            throw new ArgumentException("EarlyStoppingPatience needs validation data.", nameof(TorchTrainingOptions.EarlyStoppingPatience));
+            throw new ArgumentException("EarlyStoppingPatience needs validation data.", nameof(TorchTrainingSettings.EarlyStoppingPatience));
         if (o.Augmentation.Count > 0 && train.ImageShape is null)
-            throw new ArgumentException("Augmentation needs image rows (an image shape [C, H, W]).", nameof(TorchTrainingOptions.Augmentation));
+            throw new ArgumentException("Augmentation needs image rows (an image shape [C, H, W]).", nameof(TorchTrainingSettings.Augmentation));
     }
 
     private (double Loss, double Accuracy, long Rows, double Seconds) TrainEpoch(
@@ -408,7 +408,7 @@ public sealed class TorchClassifierTrainer
                 TorchOptimizerKind.Sgd => optim.SGD(parameters, lr, momentum: momentum, weight_decay: decay, nesterov: momentum > 0),
                 TorchOptimizerKind.Adam => optim.Adam(parameters, lr, weight_decay: decay),
                 TorchOptimizerKind.AdamW => optim.AdamW(parameters, lr, weight_decay: decay),
-                _ => throw new ArgumentException($"Unknown optimizer {o.Optimizer}.", nameof(TorchTrainingOptions.Optimizer)),
+                _ => throw new ArgumentException($"Unknown optimizer {o.Optimizer}.", nameof(TorchTrainingSettings.Optimizer)),
             };
         }
 
@@ -428,7 +428,7 @@ public sealed class TorchClassifierTrainer
             TorchOptimizerKind.AdamW => optim.AdamW(
                 [new AdamW.ParamGroup(body, lr, weight_decay: decay), new AdamW.ParamGroup(head, headLr, weight_decay: decay)],
                 lr, weight_decay: decay),
-            _ => throw new ArgumentException($"Unknown optimizer {o.Optimizer}.", nameof(TorchTrainingOptions.Optimizer)),
+            _ => throw new ArgumentException($"Unknown optimizer {o.Optimizer}.", nameof(TorchTrainingSettings.Optimizer)),
         };
     }
 
@@ -470,7 +470,7 @@ public sealed class TorchClassifierTrainer
         public double BestLoss = double.PositiveInfinity;
         public int BadEpochs;
         public bool Stopped;
-        public List<TorchEpochReport> History { get; } = [];
+        public List<EpochRecord> History { get; } = [];
     }
 
     private string Fingerprint(TorchDataset train)
@@ -511,7 +511,7 @@ public sealed class TorchClassifierTrainer
                     writer.Write(r.ValidationAccuracy ?? 0);
                     writer.Write(r.LearningRate);
                     writer.Write(r.Seconds);
-                    writer.Write(r.ImagesPerSecond);
+                    writer.Write(r.SamplesPerSecond);
                 }
                 module.save(writer);
                 ((OptimizerHelper)optimizer).save_state_dict(writer);
@@ -557,7 +557,7 @@ public sealed class TorchClassifierTrainer
             bool hasValidation = reader.ReadBoolean();
             double vl = reader.ReadDouble(), va = reader.ReadDouble();
             double lr = reader.ReadDouble(), seconds = reader.ReadDouble(), ips = reader.ReadDouble();
-            state.History.Add(new TorchEpochReport(epoch, trainLoss, trainAccuracy,
+            state.History.Add(new EpochRecord(epoch, trainLoss, trainAccuracy,
                 hasValidation ? vl : null, hasValidation ? va : null, lr, seconds, ips));
         }
         module.load(reader); // copies into the existing parameters, which the optimiser holds

@@ -3,29 +3,10 @@ using static TorchSharp.torch;
 
 namespace MLPipelines.Torch.Training;
 
-/// <summary>Statistics of one finished training epoch.</summary>
-/// <param name="Epoch">One-based epoch number.</param>
-/// <param name="TrainLoss">Mean cross-entropy over the epoch's training rows, measured during training (train mode, augmented).</param>
-/// <param name="TrainAccuracy">Fraction of training rows the forward passes of the epoch classified correctly.</param>
-/// <param name="ValidationLoss">Mean cross-entropy on the validation rows after the epoch (eval mode), or null without validation data.</param>
-/// <param name="ValidationAccuracy">Validation accuracy after the epoch, or null without validation data.</param>
-/// <param name="LearningRate">The learning rate used during the epoch.</param>
-/// <param name="Seconds">Wall-clock seconds of the epoch, validation included.</param>
-/// <param name="ImagesPerSecond">Training rows per second of the epoch's training passes (validation excluded).</param>
-public sealed record TorchEpochReport(
-    int Epoch,
-    double TrainLoss,
-    double TrainAccuracy,
-    double? ValidationLoss,
-    double? ValidationAccuracy,
-    double LearningRate,
-    double Seconds,
-    double ImagesPerSecond);
-
 /// <summary>What happened during training, epoch by epoch.</summary>
 public sealed class TorchTrainingHistory
 {
-    internal TorchTrainingHistory(IReadOnlyList<TorchEpochReport> epochs, int bestEpoch, bool stoppedEarly, int resumedAfterEpoch)
+    internal TorchTrainingHistory(IReadOnlyList<EpochRecord> epochs, int bestEpoch, bool stoppedEarly, int resumedAfterEpoch)
     {
         Epochs = epochs;
         BestEpoch = bestEpoch;
@@ -34,7 +15,7 @@ public sealed class TorchTrainingHistory
     }
 
     /// <summary>One report per epoch run (those before a resume included), in order.</summary>
-    public IReadOnlyList<TorchEpochReport> Epochs { get; }
+    public IReadOnlyList<EpochRecord> Epochs { get; }
 
     /// <summary>
     /// The one-based epoch whose weights the trained module holds: with early stopping, the epoch with the lowest

@@ -19,7 +19,7 @@ public enum TransferStrategy
 }
 
 /// <summary>
-/// Transfer-learning settings of <see cref="TorchClassifierTrainer"/> (<see cref="TorchTrainingOptions.Transfer"/>); the
+/// Transfer-learning settings of <see cref="TorchClassifierTrainer"/> (<see cref="TorchTrainingSettings.Transfer"/>); the
 /// module factory must then return a <see cref="Backbone"/>. The optimiser is given every parameter from the start:
 /// frozen parameters get no gradient, and TorchSharp's optimisers (like PyTorch's) skip parameters without one, so a
 /// stage unfrozen later is picked up by the same optimiser (its moment estimates start then), the learning-rate schedule
@@ -81,11 +81,11 @@ public sealed class TorchTransferOptions
     internal void Validate()
     {
         if (!Enum.IsDefined(Strategy))
-            throw new ArgumentException($"Transfer.Strategy {Strategy} is not one of Frozen, FineTune, Progressive.", nameof(TorchTrainingOptions.Transfer));
+            throw new ArgumentException($"Transfer.Strategy {Strategy} is not one of Frozen, FineTune, Progressive.", nameof(TorchTrainingSettings.Transfer));
         if (UnfreezeEpochs is null || UnfreezeEpochs.Any(e => e < 1) || UnfreezeEpochs.Zip(UnfreezeEpochs.Skip(1)).Any(p => p.Second < p.First))
-            throw new ArgumentException("Transfer.UnfreezeEpochs must be ascending 1-based epochs.", nameof(TorchTrainingOptions.Transfer));
+            throw new ArgumentException("Transfer.UnfreezeEpochs must be ascending 1-based epochs.", nameof(TorchTrainingSettings.Transfer));
         if (!(HeadLearningRateMultiplier > 0) || double.IsInfinity(HeadLearningRateMultiplier))
             throw new ArgumentException(
-                $"Transfer.HeadLearningRateMultiplier must be positive and finite, got {HeadLearningRateMultiplier}.", nameof(TorchTrainingOptions.Transfer));
+                $"Transfer.HeadLearningRateMultiplier must be positive and finite, got {HeadLearningRateMultiplier}.", nameof(TorchTrainingSettings.Transfer));
     }
 }

@@ -7,7 +7,7 @@ namespace MLPipelines.Tests.Torch.Training;
 [Collection(TorchTrainingCollection.Name)]
 public sealed class TorchClassifierTrainerTests
 {
-    private static TorchTrainingOptions Fast(int seed = 7) => new()
+    private static TorchTrainingSettings Fast(int seed = 7) => new()
     {
         Optimizer = TorchOptimizerKind.Adam,
         LearningRate = 0.01,
@@ -48,7 +48,7 @@ public sealed class TorchClassifierTrainerTests
             sum += (1 - e) * nll + e * uniform;
         }
         Assert.Equal(sum / 40, result.History.Epochs[0].TrainLoss, 1e-5);
-        Assert.Throws<ArgumentException>(() => new TorchClassifierTrainer(() => SmallNet(6, 8, 4), new TorchTrainingOptions { LabelSmoothing = 1 }));
+        Assert.Throws<ArgumentException>(() => new TorchClassifierTrainer(() => SmallNet(6, 8, 4), new TorchTrainingSettings { LabelSmoothing = 1 }));
     }
 
     [TorchFact]
@@ -166,7 +166,7 @@ public sealed class TorchClassifierTrainerTests
         var directory = Directory.CreateTempSubdirectory("mlp-torch-ckpt-");
         try
         {
-            TorchTrainingOptions Options(string? path, bool resume, IProgress<TorchEpochReport>? progress = null)
+            TorchTrainingSettings Options(string? path, bool resume, IProgress<EpochRecord>? progress = null)
             {
                 var o = Fast();
                 o.Epochs = 5;
@@ -184,7 +184,7 @@ public sealed class TorchClassifierTrainerTests
 
             var path = Path.Combine(directory.FullName, "run.ckpt");
             using var cts = new CancellationTokenSource();
-            var stopAfter2 = new ListProgress<TorchEpochReport>(r => { if (r.Epoch == 2) cts.Cancel(); });
+            var stopAfter2 = new ListProgress<EpochRecord>(r => { if (r.Epoch == 2) cts.Cancel(); });
             Assert.ThrowsAny<OperationCanceledException>(
                 () => new TorchClassifierTrainer(() => SmallNet(5, 8, 3), Options(path, true, stopAfter2)).Train(train, validation, cts.Token));
             Assert.True(File.Exists(path));
@@ -242,9 +242,9 @@ public sealed class TorchClassifierTrainerTests
     [Fact]
     public void InvalidOptions_AreRejectedOnce_NamingTheOption()
     {
-        static string? Param(Action<TorchTrainingOptions> change)
+        static string? Param(Action<TorchTrainingSettings> change)
         {
-            var o = new TorchTrainingOptions();
+            var o = new TorchTrainingSettings();
             change(o);
             return Assert.Throws<ArgumentException>(() => new TorchClassifierTrainer(() => null!, o)).ParamName;
         }

@@ -28,7 +28,7 @@ public sealed class TransferStrategyTests(ITestOutputHelper output)
     {
         ResNet? net = null;
         Dictionary<string, Tensor>? initial = null;
-        var options = new TorchTrainingOptions
+        var options = new TorchTrainingSettings
         {
             Epochs = 2, BatchSize = 8, LearningRate = 1e-2, Threads = 2, Device = "cpu",
             Transfer = new TorchTransferOptions { Strategy = TransferStrategy.Frozen },
@@ -64,7 +64,7 @@ public sealed class TransferStrategyTests(ITestOutputHelper output)
         var initial = Snapshot(reference);
         TorchTrainingResult Run(bool cache, List<string> log)
         {
-            var options = new TorchTrainingOptions
+            var options = new TorchTrainingSettings
             {
                 Epochs = 3, BatchSize = 8, LearningRate = 1e-2, Threads = 2, Device = "cpu", Seed = 3,
                 Transfer = new TorchTransferOptions { Strategy = TransferStrategy.Frozen, CacheFrozenFeatures = cache },
@@ -115,7 +115,7 @@ public sealed class TransferStrategyTests(ITestOutputHelper output)
         // Adam's first step moves every parameter with a non-zero gradient by lr * g / (|g| + eps) = +-lr (to ~1e-5),
         // so the largest change per group is exactly its learning rate: 1e-3 for the backbone, 1e-2 for the head.
         Dictionary<string, Tensor>? initial = null;
-        var options = new TorchTrainingOptions
+        var options = new TorchTrainingSettings
         {
             Epochs = 1, BatchSize = 24, LearningRate = 1e-3, Threads = 2, Device = "cpu", Optimizer = TorchOptimizerKind.Adam,
             Transfer = new TorchTransferOptions { Strategy = TransferStrategy.FineTune, HeadLearningRateMultiplier = 10 },
@@ -134,7 +134,7 @@ public sealed class TransferStrategyTests(ITestOutputHelper output)
         Assert.Equal(1e-3, Step("layer4.1.conv2.weight"), 1e-3 * 1e-3);
         Assert.Equal(1e-3, result.History.Epochs[0].LearningRate, 12);
 
-        Assert.Throws<ArgumentException>(() => new TorchClassifierTrainer(() => ResNet.ResNet18(3), new TorchTrainingOptions
+        Assert.Throws<ArgumentException>(() => new TorchClassifierTrainer(() => ResNet.ResNet18(3), new TorchTrainingSettings
         {
             Transfer = new TorchTransferOptions { HeadLearningRateMultiplier = 0 },
         }));
@@ -147,12 +147,12 @@ public sealed class TransferStrategyTests(ITestOutputHelper output)
         Dictionary<string, Tensor>? initial = null;
         var perEpoch = new List<IReadOnlyList<string>>();
         var log = new List<string>();
-        var options = new TorchTrainingOptions
+        var options = new TorchTrainingSettings
         {
             Epochs = 4, BatchSize = 8, LearningRate = 1e-3, Threads = 2, Device = "cpu",
             Schedule = TorchLearningRateSchedule.Step(7, 0.1),
             Transfer = new TorchTransferOptions { Strategy = TransferStrategy.Progressive, UnfreezeEpochs = [2, 4] },
-            Progress = new Sync<TorchEpochReport>(_ => perEpoch.Add(net!.TrainableParameterNames())),
+            Progress = new Sync<EpochRecord>(_ => perEpoch.Add(net!.TrainableParameterNames())),
             Log = new Sync<string>(log.Add),
         };
         var trainer = new TorchClassifierTrainer(() =>
@@ -184,7 +184,7 @@ public sealed class TransferStrategyTests(ITestOutputHelper output)
     [TorchFact]
     public void Transfer_NeedsABackbone()
     {
-        var options = new TorchTrainingOptions { Epochs = 1, Transfer = new TorchTransferOptions { Strategy = TransferStrategy.Frozen } };
+        var options = new TorchTrainingSettings { Epochs = 1, Transfer = new TorchTransferOptions { Strategy = TransferStrategy.Frozen } };
         var trainer = new TorchClassifierTrainer(() => TrainingFixtures.SmallNet(3 * 32 * 32, 8, 3), options);
         var e = Assert.Throws<ArgumentException>(() => trainer.Train(Data(), classCount: 3));
         Assert.Contains("Backbone", e.Message);

@@ -3,10 +3,10 @@ namespace MLPipelines.Torch.Training;
 /// <summary>The optimiser <see cref="TorchClassifierTrainer"/> updates the weights with.</summary>
 public enum TorchOptimizerKind
 {
-    /// <summary>Stochastic gradient descent with Nesterov momentum (<see cref="TorchTrainingOptions.Momentum"/>; plain SGD when it is 0).</summary>
+    /// <summary>Stochastic gradient descent with Nesterov momentum (<see cref="TorchTrainingSettings.Momentum"/>; plain SGD when it is 0).</summary>
     Sgd,
 
-    /// <summary>Adam; <see cref="TorchTrainingOptions.WeightDecay"/> is added to the gradient (L2), as in torch.optim.Adam.</summary>
+    /// <summary>Adam; <see cref="TorchTrainingSettings.WeightDecay"/> is added to the gradient (L2), as in torch.optim.Adam.</summary>
     Adam,
 
     /// <summary>AdamW: Adam with decoupled weight decay.</summary>
@@ -62,9 +62,9 @@ public abstract record TorchLearningRateSchedule
         internal override void Validate()
         {
             if (StepSize <= 0)
-                throw new ArgumentException($"Schedule: the step size must be positive, got {StepSize}.", nameof(TorchTrainingOptions.Schedule));
+                throw new ArgumentException($"Schedule: the step size must be positive, got {StepSize}.", nameof(TorchTrainingSettings.Schedule));
             if (!(Gamma > 0 && Gamma <= 1))
-                throw new ArgumentException($"Schedule: gamma must be in (0, 1], got {Gamma}.", nameof(TorchTrainingOptions.Schedule));
+                throw new ArgumentException($"Schedule: gamma must be in (0, 1], got {Gamma}.", nameof(TorchTrainingSettings.Schedule));
         }
     }
 
@@ -75,7 +75,7 @@ public abstract record TorchLearningRateSchedule
         internal override void Validate()
         {
             if (!(MinLearningRate >= 0) || double.IsInfinity(MinLearningRate))
-                throw new ArgumentException($"Schedule: the minimum learning rate must be finite and non-negative, got {MinLearningRate}.", nameof(TorchTrainingOptions.Schedule));
+                throw new ArgumentException($"Schedule: the minimum learning rate must be finite and non-negative, got {MinLearningRate}.", nameof(TorchTrainingSettings.Schedule));
         }
     }
 
@@ -87,9 +87,9 @@ public abstract record TorchLearningRateSchedule
         internal override void Validate()
         {
             if (Patience < 0)
-                throw new ArgumentException($"Schedule: the patience must be non-negative, got {Patience}.", nameof(TorchTrainingOptions.Schedule));
+                throw new ArgumentException($"Schedule: the patience must be non-negative, got {Patience}.", nameof(TorchTrainingSettings.Schedule));
             if (!(Factor > 0 && Factor < 1))
-                throw new ArgumentException($"Schedule: the factor must be in (0, 1), got {Factor}.", nameof(TorchTrainingOptions.Schedule));
+                throw new ArgumentException($"Schedule: the factor must be in (0, 1), got {Factor}.", nameof(TorchTrainingSettings.Schedule));
         }
     }
 }
@@ -99,7 +99,7 @@ public abstract record TorchLearningRateSchedule
 /// columns and the hold-out). They are validated once, when the trainer is created; an
 /// invalid value throws <see cref="ArgumentException"/> naming the option.
 /// </summary>
-public class TorchTrainingOptions
+public class TorchTrainingSettings
 {
     /// <summary>The optimiser. The default value is <see cref="TorchOptimizerKind.Adam"/>.</summary>
     public TorchOptimizerKind Optimizer { get; set; } = TorchOptimizerKind.Adam;
@@ -182,15 +182,15 @@ public class TorchTrainingOptions
     public TorchTransferOptions? Transfer { get; set; }
 
     /// <summary>Receives one report per finished epoch. The default value is null.</summary>
-    public IProgress<TorchEpochReport>? Progress { get; set; }
+    public IProgress<EpochRecord>? Progress { get; set; }
 
     /// <summary>Receives informational messages (device fallback, resume). The default value is null.</summary>
     public IProgress<string>? Log { get; set; }
 
     /// <summary>A shallow copy of these options.</summary>
-    public TorchTrainingOptions Clone()
+    public TorchTrainingSettings Clone()
     {
-        var copy = (TorchTrainingOptions)MemberwiseClone();
+        var copy = (TorchTrainingSettings)MemberwiseClone();
         copy.Transfer = Transfer?.Clone();
         return copy;
     }
