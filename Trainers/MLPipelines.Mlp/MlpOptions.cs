@@ -146,17 +146,36 @@ public sealed class MlpArchitecture
 /// <summary>Hyper-parameters of training. ML.NET's <c>MlpOptions</c> derives from it, adding column names and the network shape.</summary>
 public class MlpTrainingSettings
 {
+    /// <summary>The default values of <see cref="MlpTrainingSettings"/>, the one source every overload reads.</summary>
+    public static class Defaults
+    {
+        /// <summary>Passes over the training data: 50.</summary>
+        public const int Epochs = 50;
+
+        /// <summary>Rows per mini-batch: 32.</summary>
+        public const int BatchSize = 32;
+
+        /// <summary>Learning rate: 0.1.</summary>
+        public const double LearningRate = 0.1;
+
+        /// <summary>Optimiser: plain SGD.</summary>
+        public const OptimizerKind Optimizer = OptimizerKind.Sgd;
+
+        /// <summary>Seed: 1.</summary>
+        public const int Seed = 1;
+    }
+
     /// <summary>Gets or sets the number of passes over the training set. The default value is 50.</summary>
-    public int Epochs { get; set; } = 50;
+    public int Epochs { get; set; } = Defaults.Epochs;
 
     /// <summary>Gets or sets the mini-batch size. The default value is 32.</summary>
-    public int BatchSize { get; set; } = 32;
+    public int BatchSize { get; set; } = Defaults.BatchSize;
 
     /// <summary>Gets or sets the initial learning rate η. The default value is 0.1.</summary>
-    public double LearningRate { get; set; } = 0.1;
+    public double LearningRate { get; set; } = Defaults.LearningRate;
 
     /// <summary>Gets or sets the optimiser. The default value is <see cref="OptimizerKind.Sgd"/>.</summary>
-    public OptimizerKind Optimizer { get; set; } = OptimizerKind.Sgd;
+    public OptimizerKind Optimizer { get; set; } = Defaults.Optimizer;
 
     /// <summary>Gets or sets the momentum μ of <see cref="OptimizerKind.Momentum"/>, in [0, 1). The default value is 0.9.</summary>
     public double Momentum { get; set; } = 0.9;
@@ -198,7 +217,7 @@ public class MlpTrainingSettings
     public int EarlyStoppingPatience { get; set; }
 
     /// <summary>Gets or sets the seed of the random generator (initialisation, shuffling, dropout). The default value is 1.</summary>
-    public int Seed { get; set; } = 1;
+    public int Seed { get; set; } = Defaults.Seed;
 
     /// <summary>Gets or sets a value indicating whether the training set is reshuffled every epoch. The default value is true.</summary>
     public bool Shuffle { get; set; } = true;

@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using MLPipelines.Torch.Training;
 using MLPipelines.Trainers.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -33,7 +34,8 @@ public static class TorchCatalog
     /// <param name="batchSize">Rows per mini-batch.</param>
     public static TorchBinaryTrainer TorchSharp(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         Func<nn.Module<Tensor, Tensor>> moduleFactory, string labelColumnName, string featureColumnName = ColumnNames.Features,
-        int epochs = 10, double learningRate = 0.001, int batchSize = 64)
+        int epochs = TorchTrainingSettings.Defaults.Epochs, double learningRate = TorchTrainingSettings.Defaults.LearningRate,
+        int batchSize = TorchTrainingSettings.Defaults.BatchSize)
         => catalog.TorchSharp(moduleFactory, Options(labelColumnName, featureColumnName, epochs, learningRate, batchSize));
 
     /// <summary>A multiclass classifier training the module that <paramref name="moduleFactory"/> creates (K output logits).</summary>
@@ -57,7 +59,8 @@ public static class TorchCatalog
     /// <param name="batchSize">Rows per mini-batch.</param>
     public static TorchMulticlassTrainer TorchSharp(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         Func<nn.Module<Tensor, Tensor>> moduleFactory, string labelColumnName, string featureColumnName = ColumnNames.Features,
-        int epochs = 10, double learningRate = 0.001, int batchSize = 64)
+        int epochs = TorchTrainingSettings.Defaults.Epochs, double learningRate = TorchTrainingSettings.Defaults.LearningRate,
+        int batchSize = TorchTrainingSettings.Defaults.BatchSize)
         => catalog.TorchSharp(moduleFactory, Options(labelColumnName, featureColumnName, epochs, learningRate, batchSize));
 
     private static TorchTrainerOptions Options(string label, string features, int epochs, double learningRate, int batchSize) => new()

@@ -114,7 +114,7 @@ public static class Milestone1
     /// on a hold-out of the training split (<see cref="EarlyStoppingHoldout"/>).
     /// </summary>
     /// <param name="seed">Training seed.</param>
-    public static MlpOptions MulticlassDefaults(int seed = 1) => new()
+    public static MlpMulticlassOptions MulticlassDefaults(int seed = 1) => new()
     {
         HiddenLayers = [128, 64],
         HiddenActivation = Activation.Relu,
@@ -143,7 +143,7 @@ public static class Milestone1
             // Early stopping selects an epoch, so it uses the hold-out of the training split set by Resolve; without
             // it the validation split is only recorded per epoch for the curves.
             var stopsEarly = mlp.EarlyStoppingPatience > 0;
-            MlpTrainerBase trainer = binary ? new MlpBinaryTrainer(mlp) : new MlpMulticlassTrainer(mlp);
+            MlpTrainerBase trainer = binary ? new MlpBinaryTrainer(mlp) : new MlpMulticlassTrainer((MlpMulticlassOptions)mlp);
             var model = stopsEarly ? trainer.Fit(train) : trainer.Fit(train, validation);
             return new TrainedClassifier(model, model.History.Epochs, stopsEarly ? model.History.BestEpoch : null, model.TrainSeconds, model.SamplesPerSecond)
             {

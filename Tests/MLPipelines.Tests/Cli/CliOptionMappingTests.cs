@@ -1,7 +1,3 @@
-using System.Collections;
-using System.Globalization;
-using System.Reflection;
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using MLPipelines.Cli;
@@ -55,7 +51,7 @@ public sealed partial class CliOptionMappingTests : IDisposable
     {
         var (command, parse) = Command(name);
         string[] baseArgs = name is "m3-transfer" or "m3-knn" ? ["--data", _root] : [];
-        string baseline = Dump(ParseAll(command, parse, baseArgs));
+        string baseline = ObjectDump.Of(ParseAll(command, parse, baseArgs));
         var options = OptionPattern().Matches(command.Usage).Select(m => m.Value).Distinct().ToList();
         Assert.True(options.Count >= 10, $"{name}: only {options.Count} options found in its usage text");
         var unchanged = new List<string>();
@@ -66,7 +62,7 @@ public sealed partial class CliOptionMappingTests : IDisposable
             string[] argv = command.Flags.Contains(option)
                 ? [.. baseArgs, option]
                 : [.. baseArgs, option, CommandSamples.GetValueOrDefault((name, option)) ?? Samples[option]];
-            if (Dump(ParseAll(command, parse, argv)) == baseline)
+            if (ObjectDump.Of(ParseAll(command, parse, argv)) == baseline)
                 unchanged.Add(option);
         }
         Assert.True(unchanged.Count == 0, $"{name}: these options do not change the run's options: {string.Join(", ", unchanged)}");
@@ -109,44 +105,6 @@ public sealed partial class CliOptionMappingTests : IDisposable
         "m3-knn" => (new M3KnnCommand(), a => M3KnnCommand.Parse(a)),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
-
-    /// <summary>A deep, order-stable text of an object's public state (progress sinks and delegates left out).</summary>
-    private static string Dump(object? value)
-    {
-        var sb = new StringBuilder();
-        Dump(value, sb, 0);
-        return sb.ToString();
-    }
-
-    private static void Dump(object? value, StringBuilder sb, int depth)
-    {
-        if (depth > 8) { sb.Append('…'); return; }
-        switch (value)
-        {
-            case null: sb.Append("null"); return;
-            case string s: sb.Append('"').Append(s).Append('"'); return;
-            case IFormattable f when value.GetType().IsPrimitive || value is Enum or decimal: sb.Append(f.ToString(null, CultureInfo.InvariantCulture)); return;
-            case bool b: sb.Append(b); return;
-            case Delegate: return;
-            case IEnumerable items:
-                sb.Append('[');
-                foreach (var item in items) { Dump(item, sb, depth + 1); sb.Append(','); }
-                sb.Append(']');
-                return;
-        }
-        var type = value.GetType();
-        sb.Append(type.Name).Append('{');
-        foreach (var p in type.GetProperties(BindingFlags.Public | BindingFlags.Instance).OrderBy(p => p.Name, StringComparer.Ordinal))
-        {
-            if (p.GetIndexParameters().Length > 0 || p.PropertyType.IsGenericType && p.PropertyType.GetGenericTypeDefinition() == typeof(IProgress<>)
-                || typeof(Delegate).IsAssignableFrom(p.PropertyType) || p.Name == "EqualityContract")
-                continue;
-            sb.Append(p.Name).Append('=');
-            Dump(p.GetValue(value), sb, depth + 1);
-            sb.Append(';');
-        }
-        sb.Append('}');
-    }
 
     [GeneratedRegex(@"--[a-z][a-z0-9-]*[a-z0-9]")]
     private static partial Regex OptionPattern();

@@ -48,7 +48,7 @@ internal static class M3KnnFixture
         string run = dir.Combine("run");
         var progress = new List<(int Done, int Total)>();
         var result = Milestone3Knn.Run(
-            new ExperimentOptions { DataRoot = data, Dataset = "synthetic", Seed = 1, OutputDirectory = run },
+            new ExperimentOptions { DatasetFolder = data, Seed = 1, OutputDirectory = run },
             new KnnExperimentOptions
             {
                 Backbone = backbone, K = [k], Metrics = [metric], CacheDirectory = dir.Combine("cache"), ChainCheckImages = 6,
@@ -113,7 +113,7 @@ public sealed class M3KnnTests
         string data = SyntheticImages.Write(dir.Combine("data"), M3KnnFixture.Classes, perClass: 8, seed: 4);
         string backbone = M3KnnFixture.WriteSpatialBackbone(dir.Path);
         var result = Milestone3Knn.Run(
-            new ExperimentOptions { DataRoot = data, Dataset = "synthetic", OutputDirectory = dir.Combine("grid") },
+            new ExperimentOptions { DatasetFolder = data, OutputDirectory = dir.Combine("grid") },
             new KnnExperimentOptions { Backbone = backbone, K = [1, 3], Metrics = [KnnMetric.Euclidean, KnnMetric.Cosine], ChainCheckImages = 2 });
         Assert.Equal(4, result.Rows.Count);
         Assert.True(File.Exists(dir.Combine("grid", "results.md")));
@@ -239,7 +239,7 @@ public sealed class M3KnnFineTunedTests
         string data = SyntheticImages.Write(dir.Combine("data"), M3KnnFixture.Classes, perClass: 8, seed: 9);
         string transferRun = dir.Combine("transfer");
         Milestone3Transfer.Run(
-            new ExperimentOptions { DataRoot = data, ImageSize = 32, Seed = 1, OutputDirectory = transferRun, TestData = data },
+            new ExperimentOptions { DatasetFolder = data, ImageSize = 32, Seed = 1, OutputDirectory = transferRun, TestData = data },
             new TransferOptions { Backbone = "resnet18", Weights = "none", Epochs = 1, BatchSize = 8, Threads = 2, TestTimeHorizontalFlip = true });
         string zip = Path.Combine(transferRun, "model.zip");
         var transferMetrics = MetricsJson.Read(Path.Combine(transferRun, "metrics.json"));
@@ -275,7 +275,7 @@ public sealed class M3KnnFineTunedTests
 
         // And the whole command runs on it.
         var result = Milestone3Knn.Run(
-            new ExperimentOptions { DataRoot = data, Dataset = "synthetic", Seed = 1, OutputDirectory = dir.Combine("knn") },
+            new ExperimentOptions { DatasetFolder = data, Seed = 1, OutputDirectory = dir.Combine("knn") },
             new KnnExperimentOptions { Backbone = zip, K = [3], ChainCheckImages = 3 });
         Assert.Equal(512, result.EmbeddingSize);
         Assert.True(File.Exists(dir.Combine("knn", "model.zip")));

@@ -12,6 +12,7 @@ using MLPipelines.Torch.Training;
 namespace MLPipelines.Tests.Pipelines;
 
 /// <summary>Milestone 2 (TorchSharp MLPs), its sweep and compare, and the Milestone 3 CNN, end to end on tiny synthetic images.</summary>
+[Collection(MLPipelines.Tests.Torch.Training.TorchTrainingCollection.Name)] // libtorch's global seed and thread count
 public sealed class TorchMilestoneTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("mlpipelines-m2-").FullName;

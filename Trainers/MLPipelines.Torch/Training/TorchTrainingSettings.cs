@@ -101,11 +101,30 @@ public abstract record TorchLearningRateSchedule
 /// </summary>
 public class TorchTrainingSettings
 {
+    /// <summary>The default values of <see cref="TorchTrainingSettings"/>, the one source every overload reads.</summary>
+    public static class Defaults
+    {
+        /// <summary>Optimiser: Adam.</summary>
+        public const TorchOptimizerKind Optimizer = TorchOptimizerKind.Adam;
+
+        /// <summary>Learning rate: 0.001.</summary>
+        public const double LearningRate = 0.001;
+
+        /// <summary>Passes over the training data: 10.</summary>
+        public const int Epochs = 10;
+
+        /// <summary>Rows per mini-batch: 64.</summary>
+        public const int BatchSize = 64;
+
+        /// <summary>Seed: 1.</summary>
+        public const int Seed = 1;
+    }
+
     /// <summary>The optimiser. The default value is <see cref="TorchOptimizerKind.Adam"/>.</summary>
-    public TorchOptimizerKind Optimizer { get; set; } = TorchOptimizerKind.Adam;
+    public TorchOptimizerKind Optimizer { get; set; } = Defaults.Optimizer;
 
     /// <summary>The initial learning rate. The default value is 0.001.</summary>
-    public double LearningRate { get; set; } = 0.001;
+    public double LearningRate { get; set; } = Defaults.LearningRate;
 
     /// <summary>Weight decay (L2 for SGD and Adam, decoupled for AdamW). The default value is 0.</summary>
     public double WeightDecay { get; set; }
@@ -123,10 +142,10 @@ public class TorchTrainingSettings
     public TorchLearningRateSchedule Schedule { get; set; } = TorchLearningRateSchedule.None;
 
     /// <summary>The maximum number of passes over the training data. The default value is 10.</summary>
-    public int Epochs { get; set; } = 10;
+    public int Epochs { get; set; } = Defaults.Epochs;
 
     /// <summary>Rows per mini-batch. The default value is 64.</summary>
-    public int BatchSize { get; set; } = 64;
+    public int BatchSize { get; set; } = Defaults.BatchSize;
 
     /// <summary>
     /// Epochs without a lower validation loss before training stops; the weights of the epoch with the lowest
@@ -140,7 +159,7 @@ public class TorchTrainingSettings
     /// shuffling, of the augmentations and of dropout. On the CPU, with the same <see cref="Threads"/>, the same seed
     /// gives identical weights. The default value is 1.
     /// </summary>
-    public int Seed { get; set; } = 1;
+    public int Seed { get; set; } = Defaults.Seed;
 
     /// <summary>
     /// The number of intra-op threads libtorch uses (<c>torch.set_num_threads</c>, a process-wide setting); 0 leaves

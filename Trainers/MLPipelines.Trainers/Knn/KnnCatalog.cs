@@ -19,9 +19,9 @@ public static class KnnCatalog
     /// <param name="featureColumnName">Known-size float vector feature column.</param>
     public static KnnTrainer Knn(
         this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
-        int k = 5,
-        KnnMetric metric = KnnMetric.Euclidean,
-        KnnWeighting weighting = KnnWeighting.Uniform,
+        int k = KnnOptions.Defaults.K,
+        KnnMetric metric = KnnOptions.Defaults.Metric,
+        KnnWeighting weighting = KnnOptions.Defaults.Weighting,
         string labelColumnName = ColumnNames.Label,
         string featureColumnName = ColumnNames.Features)
         => catalog.Knn(new KnnOptions

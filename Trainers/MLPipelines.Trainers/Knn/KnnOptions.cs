@@ -5,6 +5,19 @@ namespace MLPipelines.Trainers.Knn;
 /// <summary>Options of <see cref="KnnTrainer"/>. Validated once, when the trainer is created.</summary>
 public sealed class KnnOptions
 {
+    /// <summary>The default values of <see cref="KnnOptions"/>, the one source every overload reads.</summary>
+    public static class Defaults
+    {
+        /// <summary>Neighbours that vote: 5.</summary>
+        public const int K = 5;
+
+        /// <summary>Distance metric: Euclidean.</summary>
+        public const KnnMetric Metric = KnnMetric.Euclidean;
+
+        /// <summary>Vote weighting: uniform.</summary>
+        public const KnnWeighting Weighting = KnnWeighting.Uniform;
+    }
+
     /// <summary>Name of the key-typed label column. The default value is "Label".</summary>
     public string LabelColumnName { get; set; } = ColumnNames.Label;
 
@@ -12,13 +25,13 @@ public sealed class KnnOptions
     public string FeatureColumnName { get; set; } = ColumnNames.Features;
 
     /// <summary>Number of neighbours that vote. The default value is 5.</summary>
-    public int K { get; set; } = 5;
+    public int K { get; set; } = Defaults.K;
 
     /// <summary>Distance metric. The default value is <see cref="KnnMetric.Euclidean"/>.</summary>
-    public KnnMetric Metric { get; set; } = KnnMetric.Euclidean;
+    public KnnMetric Metric { get; set; } = Defaults.Metric;
 
     /// <summary>Vote weighting. The default value is <see cref="KnnWeighting.Uniform"/>.</summary>
-    public KnnWeighting Weighting { get; set; } = KnnWeighting.Uniform;
+    public KnnWeighting Weighting { get; set; } = Defaults.Weighting;
 
     /// <summary>
     /// Optional text column with an id per training row (e.g. the image path), returned by
@@ -42,4 +55,7 @@ public sealed class KnnOptions
         if (SourceColumnName is not null && string.IsNullOrWhiteSpace(SourceColumnName))
             throw new ArgumentException("SourceColumnName must be null or a column name.", nameof(SourceColumnName));
     }
+
+    /// <summary>A copy of these options, for a trainer to own.</summary>
+    public KnnOptions Clone() => (KnnOptions)MemberwiseClone();
 }

@@ -20,10 +20,10 @@ public sealed class KnnTrainer : IEstimator<KnnModel>
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        Options = options;
+        Options = options.Clone();
     }
 
-    /// <summary>The options this trainer was created with.</summary>
+    /// <summary>The trainer's own copy of the options it was created with.</summary>
     public KnnOptions Options { get; }
 
     /// <summary>Indexes every row of <paramref name="input"/> and builds the scoring chain.</summary>

@@ -11,11 +11,11 @@ namespace MLPipelines.Trainers;
 /// </summary>
 public static class MlpCatalog
 {
-    /// <summary>A binary MLP classifier (sigmoid hidden layers by default, sigmoid output, binary cross-entropy).</summary>
+    /// <summary>A binary MLP classifier with <see cref="MlpOptions"/>' defaults for everything not given.</summary>
     /// <param name="catalog">The binary classification trainers catalog.</param>
     /// <param name="labelColumnName">Boolean label column.</param>
     /// <param name="featureColumnName">Known-size float vector feature column.</param>
-    /// <param name="hiddenLayers">Units per hidden layer; null for a single layer of 64.</param>
+    /// <param name="hiddenLayers">Units per hidden layer; null for <see cref="MlpOptions.Defaults.HiddenLayers"/>.</param>
     /// <param name="epochs">Passes over the data.</param>
     /// <param name="learningRate">Learning rate.</param>
     /// <param name="batchSize">Rows per mini-batch.</param>
@@ -26,14 +26,14 @@ public static class MlpCatalog
         string labelColumnName = ColumnNames.Label,
         string featureColumnName = ColumnNames.Features,
         int[]? hiddenLayers = null,
-        int epochs = 50,
-        double learningRate = 0.1,
-        int batchSize = 32,
-        OptimizerKind optimizer = OptimizerKind.Sgd,
-        int seed = 1)
-        => catalog.Mlp(Options(labelColumnName, featureColumnName, hiddenLayers, epochs, learningRate, batchSize, optimizer, seed, Activation.Sigmoid));
+        int epochs = MlpTrainingSettings.Defaults.Epochs,
+        double learningRate = MlpTrainingSettings.Defaults.LearningRate,
+        int batchSize = MlpTrainingSettings.Defaults.BatchSize,
+        OptimizerKind optimizer = MlpTrainingSettings.Defaults.Optimizer,
+        int seed = MlpTrainingSettings.Defaults.Seed)
+        => catalog.Mlp(Fill(new MlpOptions(), labelColumnName, featureColumnName, hiddenLayers, epochs, learningRate, batchSize, optimizer, seed));
 
-    /// <summary>A binary MLP classifier configured by <paramref name="options"/>.</summary>
+    /// <summary>A binary MLP classifier configured by <paramref name="options"/> (copied).</summary>
     /// <param name="catalog">The binary classification trainers catalog.</param>
     /// <param name="options">Network and training options.</param>
     public static MlpBinaryTrainer Mlp(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, MlpOptions options)
@@ -42,11 +42,11 @@ public static class MlpCatalog
         return new MlpBinaryTrainer(options);
     }
 
-    /// <summary>A multiclass MLP classifier (ReLU hidden layers by default, softmax output, cross-entropy).</summary>
+    /// <summary>A multiclass MLP classifier with <see cref="MlpMulticlassOptions"/>' defaults for everything not given.</summary>
     /// <param name="catalog">The multiclass classification trainers catalog.</param>
     /// <param name="labelColumnName">Key-typed label column.</param>
     /// <param name="featureColumnName">Known-size float vector feature column.</param>
-    /// <param name="hiddenLayers">Units per hidden layer; null for 128 and 64.</param>
+    /// <param name="hiddenLayers">Units per hidden layer; null for <see cref="MlpMulticlassOptions.Defaults.HiddenLayers"/>.</param>
     /// <param name="epochs">Passes over the data.</param>
     /// <param name="learningRate">Learning rate.</param>
     /// <param name="batchSize">Rows per mini-batch.</param>
@@ -57,33 +57,33 @@ public static class MlpCatalog
         string labelColumnName = ColumnNames.Label,
         string featureColumnName = ColumnNames.Features,
         int[]? hiddenLayers = null,
-        int epochs = 50,
-        double learningRate = 0.001,
-        int batchSize = 64,
-        OptimizerKind optimizer = OptimizerKind.Adam,
-        int seed = 1)
-        => catalog.Mlp(Options(labelColumnName, featureColumnName, hiddenLayers ?? [128, 64], epochs, learningRate, batchSize, optimizer, seed, Activation.Relu));
+        int epochs = MlpTrainingSettings.Defaults.Epochs,
+        double learningRate = MlpMulticlassOptions.Defaults.LearningRate,
+        int batchSize = MlpMulticlassOptions.Defaults.BatchSize,
+        OptimizerKind optimizer = MlpMulticlassOptions.Defaults.Optimizer,
+        int seed = MlpTrainingSettings.Defaults.Seed)
+        => catalog.Mlp(Fill(new MlpMulticlassOptions(), labelColumnName, featureColumnName, hiddenLayers, epochs, learningRate, batchSize, optimizer, seed));
 
-    /// <summary>A multiclass MLP classifier configured by <paramref name="options"/>.</summary>
+    /// <summary>A multiclass MLP classifier configured by <paramref name="options"/> (copied).</summary>
     /// <param name="catalog">The multiclass classification trainers catalog.</param>
     /// <param name="options">Network and training options.</param>
-    public static MlpMulticlassTrainer Mlp(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, MlpOptions options)
+    public static MlpMulticlassTrainer Mlp(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, MlpMulticlassOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
         return new MlpMulticlassTrainer(options);
     }
 
-    private static MlpOptions Options(string label, string features, int[]? hidden, int epochs, double learningRate, int batchSize,
-        OptimizerKind optimizer, int seed, Activation activation) => new()
+    private static T Fill<T>(T options, string label, string features, int[]? hidden, int epochs, double learningRate, int batchSize,
+        OptimizerKind optimizer, int seed) where T : MlpOptions
     {
-        LabelColumnName = label,
-        FeatureColumnName = features,
-        HiddenLayers = hidden ?? [64],
-        HiddenActivation = activation,
-        Epochs = epochs,
-        LearningRate = learningRate,
-        BatchSize = batchSize,
-        Optimizer = optimizer,
-        Seed = seed,
-    };
+        options.LabelColumnName = label;
+        options.FeatureColumnName = features;
+        options.HiddenLayers = hidden ?? options.HiddenLayers;
+        options.Epochs = epochs;
+        options.LearningRate = learningRate;
+        options.BatchSize = batchSize;
+        options.Optimizer = optimizer;
+        options.Seed = seed;
+        return options;
+    }
 }

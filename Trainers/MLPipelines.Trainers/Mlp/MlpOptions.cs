@@ -3,12 +3,23 @@ using MLPipelines.Mlp;
 namespace MLPipelines.Trainers.Mlp;
 
 /// <summary>
-/// Options of <see cref="MlpBinaryTrainer"/> and <see cref="MlpMulticlassTrainer"/>: the columns, the network
-/// shape, and (inherited from <see cref="MlpTrainingSettings"/>) its training by the pure-C# MLP engine.
-/// Validated once, when the trainer is created.
+/// Options of <see cref="MlpBinaryTrainer"/>: the columns, the network shape, and (inherited from
+/// <see cref="MlpTrainingSettings"/>) its training by the pure-C# MLP engine. Its defaults are the course's binary
+/// network (one sigmoid hidden layer of 64, plain SGD); <see cref="MlpMulticlassOptions"/> holds the multiclass
+/// trainer's. Validated once, when the trainer is created, which keeps its own copy.
 /// </summary>
-public sealed class MlpOptions : MlpTrainingSettings
+public class MlpOptions : MlpTrainingSettings
 {
+    /// <summary>The default network of <see cref="MlpOptions"/> (the training defaults are <see cref="MlpTrainingSettings.Defaults"/>).</summary>
+    public static new class Defaults
+    {
+        /// <summary>Hidden activation: sigmoid.</summary>
+        public const Activation HiddenActivation = Activation.Sigmoid;
+
+        /// <summary>Hidden layer widths: [64].</summary>
+        public static int[] HiddenLayers => [64];
+    }
+
     /// <summary>Name of the label column (Boolean for binary, key for multiclass). The default value is "Label".</summary>
     public string LabelColumnName { get; set; } = ColumnNames.Label;
 
@@ -16,29 +27,16 @@ public sealed class MlpOptions : MlpTrainingSettings
     public string FeatureColumnName { get; set; } = ColumnNames.Features;
 
     /// <summary>Units of each hidden layer, input side first. The default value is [64].</summary>
-    public int[] HiddenLayers { get; set; } = [64];
+    public int[] HiddenLayers { get; set; } = Defaults.HiddenLayers;
 
     /// <summary>Activation of the hidden layers. The default value is <see cref="Activation.Sigmoid"/>.</summary>
-    public Activation HiddenActivation { get; set; } = Activation.Sigmoid;
-
-
-
-
-
-
-
-
-
-
-
-
+    public Activation HiddenActivation { get; set; } = Defaults.HiddenActivation;
 
     /// <summary>
     /// Fraction of the training rows held out (stratified) as a validation set when <c>Fit</c> gets none;
     /// 0 trains on all rows. The default value is 0.
     /// </summary>
     public double ValidationFraction { get; set; }
-
 
     /// <summary>
     /// Largest random translation, in pixels, applied to each training image every epoch (edge pixels repeated);
@@ -52,9 +50,17 @@ public sealed class MlpOptions : MlpTrainingSettings
     /// </summary>
     public int[]? ImageShape { get; set; }
 
-
     /// <summary>Receives one record per finished epoch (loss, accuracy, learning rate). The default value is null.</summary>
     public IProgress<EpochRecord>? Progress { get; set; }
+
+    /// <summary>A copy of these options (arrays copied too; the runtime type kept), for a trainer to own.</summary>
+    public new MlpOptions Clone()
+    {
+        var copy = (MlpOptions)MemberwiseClone();
+        copy.HiddenLayers = (int[])HiddenLayers.Clone();
+        copy.ImageShape = (int[]?)ImageShape?.Clone();
+        return copy;
+    }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public override void Validate()
@@ -74,5 +80,42 @@ public sealed class MlpOptions : MlpTrainingSettings
         if (RandomShift > 0 && Augmenter is not null)
             throw new ArgumentException("Set either RandomShift or Augmenter, not both.", nameof(RandomShift));
         base.Validate();
+    }
+}
+
+/// <summary>
+/// Options of <see cref="MlpMulticlassTrainer"/>: <see cref="MlpOptions"/> with the multiclass defaults (two ReLU hidden
+/// layers of 128 and 64, Adam with learning rate 0.001, batch 64), the same ones the plain-argument
+/// <c>MulticlassClassification.Trainers.Mlp(...)</c> overload uses.
+/// </summary>
+public sealed class MlpMulticlassOptions : MlpOptions
+{
+    /// <summary>Creates the options with the multiclass defaults.</summary>
+    public MlpMulticlassOptions()
+    {
+        HiddenLayers = Defaults.HiddenLayers;
+        HiddenActivation = Defaults.HiddenActivation;
+        Optimizer = Defaults.Optimizer;
+        LearningRate = Defaults.LearningRate;
+        BatchSize = Defaults.BatchSize;
+    }
+
+    /// <summary>The default values of <see cref="MlpMulticlassOptions"/> that differ from <see cref="MlpOptions"/>'s.</summary>
+    public static new class Defaults
+    {
+        /// <summary>Hidden activation: ReLU.</summary>
+        public const Activation HiddenActivation = Activation.Relu;
+
+        /// <summary>Hidden layer widths: [128, 64].</summary>
+        public static int[] HiddenLayers => [128, 64];
+
+        /// <summary>Optimiser: Adam.</summary>
+        public const OptimizerKind Optimizer = OptimizerKind.Adam;
+
+        /// <summary>Learning rate: 0.001.</summary>
+        public const double LearningRate = 0.001;
+
+        /// <summary>Rows per mini-batch: 64.</summary>
+        public const int BatchSize = 64;
     }
 }

@@ -15,10 +15,10 @@ public abstract class MlpTrainerBase : IEstimator<MlpModel>
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        Options = options;
+        Options = options.Clone();
     }
 
-    /// <summary>The options this trainer was created with.</summary>
+    /// <summary>The trainer's own copy of the options it was created with.</summary>
     public MlpOptions Options { get; }
 
     /// <summary>Trains on <paramref name="input"/> (holding out <see cref="MlpOptions.ValidationFraction"/> when set).</summary>
@@ -70,7 +70,7 @@ public abstract class MlpTrainerBase : IEstimator<MlpModel>
             Output = OutputKind,
             ClassCount = classes.Count,
         };
-        var settings = (MlpOptions)Options.Clone();
+        var settings = Options.Clone();
         if (Options.RandomShift > 0)
         {
             // The shift becomes this run's augmenter (a fresh one: augmenters keep scratch buffers).
@@ -149,7 +149,7 @@ public sealed class MlpMulticlassTrainer : MlpTrainerBase
 {
     /// <summary>Creates the trainer; the options are validated here, naming the first invalid one.</summary>
     /// <param name="options">Network and training options.</param>
-    public MlpMulticlassTrainer(MlpOptions options) : base(options)
+    public MlpMulticlassTrainer(MlpMulticlassOptions options) : base(options)
     {
     }
 

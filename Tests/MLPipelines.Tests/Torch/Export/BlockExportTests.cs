@@ -11,6 +11,7 @@ namespace MLPipelines.Tests.Torch.Export;
 // unless an alias is declared inside the namespace.
 using MLPipelines.Torch.Nets;
 
+[Collection(MLPipelines.Tests.Torch.Training.TorchTrainingCollection.Name)] // libtorch's global seed and thread count
 public sealed class BlockExportTests(ITestOutputHelper output)
 {
     private void Check(string what, nn.Module<Tensor, Tensor> module, long[] shape, params int[] batches)

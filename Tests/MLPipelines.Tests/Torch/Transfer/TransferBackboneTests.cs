@@ -8,6 +8,7 @@ using static TorchSharp.torch;
 namespace MLPipelines.Tests.Torch.Transfer;
 
 /// <summary>Transfer backbones: torchvision names and sizes, ONNX export against TorchSharp, head replacement.</summary>
+[Collection(MLPipelines.Tests.Torch.Training.TorchTrainingCollection.Name)] // libtorch's global seed and thread count
 public sealed class TransferBackboneTests(ITestOutputHelper output)
 {
     /// <summary>Random batch-norm statistics and affine parameters, so that the export of BN is really exercised.</summary>

@@ -12,6 +12,7 @@ using static TorchSharp.torch;
 namespace MLPipelines.Tests.Torch.Transfer;
 
 /// <summary>Pretrained weights: ML.NET's ResNet18.onnx against ONNX Runtime, torchvision state dicts through PyBridge.</summary>
+[Collection(MLPipelines.Tests.Torch.Training.TorchTrainingCollection.Name)] // libtorch's global seed and thread count
 public sealed class TransferWeightsTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("mlp-transfer-").FullName;
