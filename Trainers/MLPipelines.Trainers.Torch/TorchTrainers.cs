@@ -40,36 +40,10 @@ public abstract class TorchTrainerBase : IEstimator<TorchModel>
     {
         ArgumentNullException.ThrowIfNull(trainData);
         var o = Options;
-        var (train, classes) = Read(trainData);
-        var imageShape = ResolveImageShape(trainData.Schema, train.Dimension);
-        TorchDataset trainSet;
-        TorchDataset? validationSet = null;
-        if (validationData is not null)
-        {
-            var (validation, validationClasses) = Read(validationData);
-            if (!validationClasses.SequenceEqual(classes))
-                throw new ArgumentException(
-                    $"Validation labels ({string.Join(", ", validationClasses)}) differ from training labels ({string.Join(", ", classes)}); " +
-                    "transform both with the same fitted label mapping.", nameof(validationData));
-            if (validation.Dimension != train.Dimension)
-                throw new ArgumentException($"Validation features have {validation.Dimension} slots, training features {train.Dimension}.", nameof(validationData));
-            trainSet = ToDataset(train, null, imageShape);
-            validationSet = ToDataset(validation, null, imageShape);
-        }
-        else if (o.ValidationFraction > 0)
-        {
-            var (trainRows, heldRows) = Holdout.Split(train.Labels, o.ValidationFraction, o.Seed);
-            trainSet = ToDataset(train, trainRows, imageShape);
-            validationSet = heldRows.Length > 0 ? ToDataset(train, heldRows, imageShape) : null;
-        }
-        else
-        {
-            trainSet = ToDataset(train, null, imageShape);
-        }
-        if (o.EarlyStoppingPatience > 0 && validationSet is null)
-            throw new ArgumentException(
-                "EarlyStoppingPatience needs validation data: set ValidationFraction or call Fit(trainData, validationData).",
-                nameof(TorchTrainerOptions.EarlyStoppingPatience));
+        var (train, validation, classes) = TrainingRows.Split(Read, trainData, validationData, o.ValidationFraction, o.Seed, o.EarlyStoppingPatience);
+        var imageShape = TrainingRows.ImageShape(trainData.Schema, o.FeatureColumnName, train.Dimension, o.ImageShape, twoDimensionsAreGrey: false);
+        var trainSet = new TorchDataset(train.Features, train.Labels, train.Dimension, imageShape);
+        var validationSet = validation is null ? null : new TorchDataset(validation.Features, validation.Labels, validation.Dimension, imageShape);
 
         if (o.TestTimeHorizontalFlip && imageShape is null)
             throw new ArgumentException(
@@ -131,27 +105,6 @@ public abstract class TorchTrainerBase : IEstimator<TorchModel>
     private protected abstract string Head(OnnxGraphBuilder graph, string logits);
 
     private protected abstract ClassifierCompiler.Compiled Compile(MLContext ml, IDataView data, int dimension, ClassifierCompiler.BodyWriter body);
-
-    private int[]? ResolveImageShape(DataViewSchema schema, int dimension)
-    {
-        if (Options.ImageShape is { } explicitShape)
-        {
-            if ((long)explicitShape[0] * explicitShape[1] * explicitShape[2] != dimension)
-                throw new ArgumentException(
-                    $"ImageShape [{string.Join(", ", explicitShape)}] holds {(long)explicitShape[0] * explicitShape[1] * explicitShape[2]} values, " +
-                    $"but feature column '{Options.FeatureColumnName}' has {dimension}.", nameof(TorchTrainerOptions.ImageShape));
-            return (int[])explicitShape.Clone();
-        }
-        if (schema[Options.FeatureColumnName].Type is VectorDataViewType { Dimensions.Length: 3 } vector)
-            return [vector.Dimensions[0], vector.Dimensions[1], vector.Dimensions[2]];
-        return null;
-    }
-
-    private static TorchDataset ToDataset(TrainingData data, int[]? rows, int[]? imageShape)
-    {
-        var selected = rows is null ? data : data.Select(rows);
-        return new TorchDataset(selected.Features, selected.Labels, selected.Dimension, imageShape);
-    }
 }
 
 /// <summary>

@@ -32,35 +32,9 @@ public abstract class MlpTrainerBase : IEstimator<MlpModel>
     {
         ArgumentNullException.ThrowIfNull(trainData);
         var ml = new MLContext(Options.Seed);
-        var (train, classes) = Read(trainData);
-        MlpDataset trainSet;
-        MlpDataset? validationSet = null;
-        if (validationData is not null)
-        {
-            trainSet = ToDataset(train, null);
-            var (validation, validationClasses) = Read(validationData);
-            if (!validationClasses.SequenceEqual(classes))
-                throw new ArgumentException(
-                    $"Validation labels ({string.Join(", ", validationClasses)}) differ from training labels ({string.Join(", ", classes)}); " +
-                    "transform both with the same fitted label mapping.", nameof(validationData));
-            validationSet = ToDataset(validation, null);
-            if (validationSet.Dimension != trainSet.Dimension)
-                throw new ArgumentException($"Validation features have {validationSet.Dimension} slots, training features {trainSet.Dimension}.", nameof(validationData));
-        }
-        else if (Options.ValidationFraction > 0)
-        {
-            var (trainRows, heldRows) = Holdout.Split(train.Labels, Options.ValidationFraction, Options.Seed);
-            trainSet = ToDataset(train, trainRows);
-            validationSet = ToDataset(train, heldRows);
-        }
-        else
-        {
-            trainSet = ToDataset(train, null);
-        }
-        if (Options.EarlyStoppingPatience > 0 && validationSet is null)
-            throw new ArgumentException(
-                "EarlyStoppingPatience needs a validation set: set ValidationFraction or call Fit(trainData, validationData).",
-                nameof(MlpOptions.EarlyStoppingPatience));
+        var (train, validation, classes) = TrainingRows.Split(Read, trainData, validationData, Options.ValidationFraction, Options.Seed, Options.EarlyStoppingPatience);
+        var trainSet = new MlpDataset(train.Features, train.Labels, train.Dimension);
+        var validationSet = validation is null ? null : new MlpDataset(validation.Features, validation.Labels, validation.Dimension);
 
         var architecture = new MlpArchitecture
         {
@@ -74,8 +48,11 @@ public abstract class MlpTrainerBase : IEstimator<MlpModel>
         if (Options.RandomShift > 0)
         {
             // The shift becomes this run's augmenter (a fresh one: augmenters keep scratch buffers).
-            var (c, h, w) = ImageShapeOf(trainData.Schema, train.Dimension);
-            settings.Augmenter = new RandomShiftAugmenter(c, h, w, Options.RandomShift);
+            var shape = TrainingRows.ImageShape(trainData.Schema, Options.FeatureColumnName, train.Dimension, Options.ImageShape, twoDimensionsAreGrey: true)
+                ?? throw new ArgumentException(
+                    $"RandomShift needs image-shaped features, but column '{Options.FeatureColumnName}' has no image dimensions; set ImageShape.",
+                    nameof(MlpOptions.RandomShift));
+            settings.Augmenter = new RandomShiftAugmenter(shape[0], shape[1], shape[2], Options.RandomShift);
             settings.RandomShift = 0;
         }
         var result = new MlpEngine(architecture, settings).Train(trainSet, validationSet, Options.Progress);
@@ -91,28 +68,6 @@ public abstract class MlpTrainerBase : IEstimator<MlpModel>
     private protected abstract (TrainingData Data, IReadOnlyList<string> Classes) Read(IDataView data);
 
     private protected abstract ClassifierCompiler.Compiled Compile(MLContext ml, IDataView data, int dimension, ClassifierCompiler.BodyWriter body);
-
-    private (int Channels, int Height, int Width) ImageShapeOf(DataViewSchema schema, int dimension)
-    {
-        int[] shape;
-        if (Options.ImageShape is not null)
-            shape = Options.ImageShape;
-        else if (schema[Options.FeatureColumnName].Type is VectorDataViewType { Dimensions.Length: 2 or 3 } vector)
-            shape = vector.Dimensions.Length == 3 ? [.. vector.Dimensions] : [1, vector.Dimensions[0], vector.Dimensions[1]];
-        else
-            throw new ArgumentException(
-                $"RandomShift needs image-shaped features, but column '{Options.FeatureColumnName}' has no image dimensions; set ImageShape.",
-                nameof(MlpOptions.RandomShift));
-        if (shape[0] * shape[1] * shape[2] != dimension)
-            throw new ArgumentException($"ImageShape [{string.Join(", ", shape)}] does not match the {dimension} features.", nameof(MlpOptions.ImageShape));
-        return (shape[0], shape[1], shape[2]);
-    }
-
-    private static MlpDataset ToDataset(TrainingData data, int[]? rows)
-    {
-        var selected = rows is null ? data : data.Select(rows);
-        return new MlpDataset(selected.Features, selected.Labels, selected.Dimension);
-    }
 }
 
 /// <summary>
