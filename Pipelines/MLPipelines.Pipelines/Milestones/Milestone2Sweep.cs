@@ -92,29 +92,28 @@ public static class Milestone2Sweep
     {
         ArgumentNullException.ThrowIfNull(runs);
         var best = RunComparison.Best(runs);
-        Directory.CreateDirectory(outputDirectory);
-        var markdown = Path.Combine(outputDirectory, "results.md");
+        var folder = new RunFolder(outputDirectory);
         var b = runs[best];
         var text = $"# {title}\n\n" + RunComparison.ToMarkdown(runs, best) +
                    string.Create(CultureInfo.InvariantCulture,
                        $"\nBest by validation accuracy: **{b.Name}** ({b.Accuracy:P2}; model copied to best-model.zip). Choosing on the validation split makes this figure optimistic; evaluate on separate test data for an unbiased one.\n");
-        AtomicFile.WriteAllText(markdown, text);
-        var csv = Path.Combine(outputDirectory, "results.csv");
-        AtomicFile.WriteAllText(csv, RunComparison.ToCsv(runs, best, ["optimizer", "learning_rate", "batch_size", "epochs_run", "best_epoch", "seconds_per_epoch"]));
-        var chart = Path.Combine(outputDirectory, "validation-accuracy.png");
+        folder.WriteText("results.md", text);
+        folder.WriteText("results.csv", RunComparison.ToCsv(runs, best, ["optimizer", "learning_rate", "batch_size", "epochs_run", "best_epoch", "seconds_per_epoch"]));
+        var chart = folder.PathOf("validation-accuracy.png");
         BarChart.Save(chart, $"{title}: validation accuracy", runs.Select(r => r.Name).ToList(), runs.Select(r => r.Accuracy).ToList(), "validation accuracy");
-        var files = new List<string> { markdown, csv, chart };
-        var bestModel = Path.Combine(b.Directory, "model.zip");
+        folder.Add(chart);
+        var bestModel = Path.Combine(b.Directory, RunFolder.ModelFileName);
         if (File.Exists(bestModel))
         {
-            var copy = Path.Combine(outputDirectory, "best-model.zip");
+            var copy = folder.PathOf("best-model.zip");
             AtomicFile.Write(copy, stream =>
             {
                 using var source = File.OpenRead(bestModel);
                 source.CopyTo(stream);
             });
-            files.Add(copy);
+            folder.Add(copy);
         }
+        var files = folder.Files.ToList();
         return files;
     }
 }
