@@ -167,7 +167,7 @@ internal static unsafe class Gemm
         {
             if (path is GemmPath.Vector512 or GemmPath.Vector256)
             {
-                int width = path == GemmPath.Vector512 ? GemmKernels512.Width : GemmKernels256.Width;
+                int width = path == GemmPath.Vector512 ? Vector512Ops.Width : Vector256Ops.Width;
                 nVectorCols = n - (n % width);
                 int split = (m / 2) & ~3; // a multiple of 4, so the row tiles are the same as unsplit
                 long macs = (long)m * nVectorCols * k;
@@ -206,19 +206,20 @@ internal static unsafe class Gemm
     {
         if (path == GemmPath.Vector512)
         {
-            Tiles<Kernels512>(m, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
+            Tiles<Vector512<float>, Vector512Ops>(m, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
         }
         else
         {
-            Tiles<Kernels256>(m, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
+            Tiles<Vector256<float>, Vector256Ops>(m, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
         }
     }
 
-    /// <summary>The register-tiled product for one vector width; <typeparamref name="TKernels"/> is a struct so the JIT specialises it per width.</summary>
-    private static void Tiles<TKernels>(int m, int n, int k, float alpha, float* a, nint rsA, nint csA, float* b, nint ldb, float beta, float* c, nint ldc, float* bias)
-        where TKernels : struct, IGemmTiles
+    /// <summary>The register-tiled product for one vector width; <typeparamref name="TOps"/> is a struct so the JIT specialises it per width.</summary>
+    private static void Tiles<TVector, TOps>(int m, int n, int k, float alpha, float* a, nint rsA, nint csA, float* b, nint ldb, float beta, float* c, nint ldc, float* bias)
+        where TVector : struct
+        where TOps : struct, IVectorOps<TVector>
     {
-        int W = TKernels.Width;
+        int W = TOps.Width;
         for (int j0 = 0; j0 < n; j0 += 4 * W)
         {
             int vectors = Math.Min(4, (n - j0) / W);
@@ -236,13 +237,13 @@ internal static unsafe class Gemm
                     float* ci = c + (i * ldc) + j0;
                     if (vectors == 4)
                     {
-                        TKernels.Tile4x4(ai, rsA, csA, bb, ldb, kc, ci, ldc, alpha, be, bi);
+                        GemmKernels<TVector, TOps>.Tile4x4(ai, rsA, csA, bb, ldb, kc, ci, ldc, alpha, be, bi);
                     }
                     else
                     {
                         for (int v = 0; v < vectors; v++)
                         {
-                            TKernels.Tile4x1(ai, rsA, csA, bb + (v * W), ldb, kc, ci + (v * W), ldc, alpha, be, bi == null ? null : bi + (v * W));
+                            GemmKernels<TVector, TOps>.Tile4x1(ai, rsA, csA, bb + (v * W), ldb, kc, ci + (v * W), ldc, alpha, be, bi == null ? null : bi + (v * W));
                         }
                     }
                 }
@@ -253,13 +254,13 @@ internal static unsafe class Gemm
                     float* ci = c + (i * ldc) + j0;
                     if (vectors == 4)
                     {
-                        TKernels.Tile1x4(ai, csA, bb, ldb, kc, ci, alpha, be, bi);
+                        GemmKernels<TVector, TOps>.Tile1x4(ai, csA, bb, ldb, kc, ci, alpha, be, bi);
                     }
                     else
                     {
                         for (int v = 0; v < vectors; v++)
                         {
-                            TKernels.Tile1x1(ai, csA, bb + (v * W), ldb, kc, ci + (v * W), alpha, be, bi == null ? null : bi + (v * W));
+                            GemmKernels<TVector, TOps>.Tile1x1(ai, csA, bb + (v * W), ldb, kc, ci + (v * W), alpha, be, bi == null ? null : bi + (v * W));
                         }
                     }
                 }
