@@ -77,10 +77,10 @@ public sealed class TorchClassifierTrainer
         double featureSeconds = 0;
         try
         {
-            var backbone = network as Backbone;
+            var backbone = network as TorchBackbone;
             if (o.Transfer is not null && backbone is null)
                 throw new ArgumentException(
-                    $"Transfer learning needs a Backbone module (ResNet, DenseNet); the factory returned {network.GetType().Name}.", nameof(TorchTrainingOptions.Transfer));
+                    $"Transfer learning needs a TorchBackbone module (ResNet, DenseNet); the factory returned {network.GetType().Name}.", nameof(TorchTrainingOptions.Transfer));
             network.to(device);
             if (backbone is not null && o.Transfer is { Strategy: TransferStrategy.Frozen, CacheFrozenFeatures: true } && o.Augmentation.Count == 0)
             {
@@ -221,7 +221,7 @@ public sealed class TorchClassifierTrainer
             return EvaluateTensors(module, x, y, data, batchSize);
     }
 
-    private void ApplyTransferStage(Backbone backbone, int epoch)
+    private void ApplyTransferStage(TorchBackbone backbone, int epoch)
     {
         int stages = Options.Transfer!.TrainableStagesAt(epoch, backbone.Stages.Count);
         if (epoch > 1 && stages == backbone.TrainableStageCount)
@@ -396,7 +396,7 @@ public sealed class TorchClassifierTrainer
         }
     }
 
-    private optim.Optimizer CreateOptimizer(nn.Module<Tensor, Tensor> module, Backbone? backbone)
+    private optim.Optimizer CreateOptimizer(nn.Module<Tensor, Tensor> module, TorchBackbone? backbone)
     {
         var o = Options;
         double lr = o.LearningRate, decay = o.WeightDecay, momentum = o.Momentum;
