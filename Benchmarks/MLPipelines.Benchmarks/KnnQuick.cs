@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using MLPipelines.Data;
+using MLPipelines.IO;
 using MLPipelines.Knn;
 
 namespace MLPipelines.Benchmarks;

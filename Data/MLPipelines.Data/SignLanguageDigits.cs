@@ -1,3 +1,5 @@
+using MLPipelines.IO;
+
 namespace MLPipelines.Data;
 
 /// <summary>

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using MLPipelines.Data;
 using MLPipelines.IO;
 
 namespace MLPipelines.Backbones;

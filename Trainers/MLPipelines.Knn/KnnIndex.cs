@@ -383,22 +383,13 @@ public sealed class KnnIndex
             int d = index.Dimension;
             var normalised = Cosine ? new float[QueryBlock * d] : null;
             var space = new Workspace(QueryBlock, k);
-            bool wasSerial = Gemm.SerialOnThisThread;
-            Gemm.SerialOnThisThread = true; // one product per core already; never hand half to the GEMM helper
-            try
+            int block;
+            while ((block = Interlocked.Increment(ref _next)) < blocks)
             {
-                int block;
-                while ((block = Interlocked.Increment(ref _next)) < blocks)
-                {
-                    int q0 = block * QueryBlock;
-                    int mb = Math.Min(QueryBlock, m - q0);
-                    Scan(Rows(q0, mb, normalised), mb, 0, index._panelCount, space);
-                    Emit(q0, mb, space);
-                }
-            }
-            finally
-            {
-                Gemm.SerialOnThisThread = wasSerial;
+                int q0 = block * QueryBlock;
+                int mb = Math.Min(QueryBlock, m - q0);
+                Scan(Rows(q0, mb, normalised), mb, 0, index._panelCount, space);
+                Emit(q0, mb, space);
             }
         }
 
@@ -410,18 +401,9 @@ public sealed class KnnIndex
             var spaces = new Workspace[parts];
             Parallel.For(0, parts, new ParallelOptions { MaxDegreeOfParallelism = parts }, part =>
             {
-                bool wasSerial = Gemm.SerialOnThisThread;
-                Gemm.SerialOnThisThread = true;
-                try
-                {
-                    spaces[part] = new Workspace(m, k);
-                    long panels = index._panelCount;
-                    Scan(rows, m, (int)(panels * part / parts), (int)(panels * (part + 1) / parts), spaces[part]);
-                }
-                finally
-                {
-                    Gemm.SerialOnThisThread = wasSerial;
-                }
+                spaces[part] = new Workspace(m, k);
+                long panels = index._panelCount;
+                Scan(rows, m, (int)(panels * part / parts), (int)(panels * (part + 1) / parts), spaces[part]);
             });
 
             // Parts hold increasing reference ranges, so inserting them in part order keeps (score, index) order.
@@ -469,7 +451,8 @@ public sealed class KnnIndex
             {
                 ReadOnlySpan<float> panel = index._panels.AsSpan(p * PanelWidth * d, PanelWidth * d);
                 ReadOnlySpan<float> bias = index._bias.AsSpan(p * PanelWidth, PanelWidth);
-                Gemm.Multiply(false, false, mb, PanelWidth, d, alpha, rows, d, panel, PanelWidth, 0f, space.Tile, PanelWidth, bias);
+                // Each worker already runs one product per core: serial, so the GEMM never hands half to its helper thread.
+                Gemm.Multiply(false, false, mb, PanelWidth, d, alpha, rows, d, panel, PanelWidth, 0f, space.Tile, PanelWidth, bias, serial: true);
                 fixed (float* t = space.Tile)
                 fixed (float* td = space.TopDistance)
                 fixed (int* ti = space.TopIndex)

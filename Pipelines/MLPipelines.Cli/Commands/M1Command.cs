@@ -43,7 +43,7 @@ internal sealed class M1Command : ICommand
             Classes = args.Classes("6,8"),
             ImageSize = args.Int("--image-size", 28, 4, 1024),
             Standardize = !args.Flag("--no-standardize"),
-            ValidationFraction = M2Command.ValidationFraction(args),
+            ValidationFraction = OptionValidators.ValidationFraction(args),
             TestData = args.String("--test-data"),
             OutputDirectory = args.String("--out") ?? Path.Combine("runs", "m1"),
             Producer = "m1",

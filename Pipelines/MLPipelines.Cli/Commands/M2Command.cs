@@ -3,6 +3,7 @@ using MLPipelines.Pipelines.ImageClassification;
 using MLPipelines.Pipelines.Milestones;
 using MLPipelines.Torch.Training;
 using Spectre.Console;
+using static MLPipelines.Cli.Commands.OptionValidators;
 
 namespace MLPipelines.Cli.Commands;
 
@@ -94,57 +95,5 @@ internal sealed class M2Command : ICommand
             return result;
         });
         M1Command.PrintSeedSummary(summary);
-    }
-
-    internal static double ValidationFraction(Arguments args)
-    {
-        var v = args.Double("--validation-fraction", 0.2);
-        if (!(v > 0 && v < 1))
-            throw new UsageException($"--validation-fraction must be in (0, 1), got {v}.");
-        return v;
-    }
-
-    internal static double Positive(Arguments args, string name, double fallback)
-    {
-        var v = args.Double(name, fallback);
-        if (!(v > 0))
-            throw new UsageException($"Option {name} must be positive, got {v}.");
-        return v;
-    }
-
-    internal static double NonNegative(Arguments args, string name, double fallback)
-    {
-        var v = args.Double(name, fallback);
-        if (!(v >= 0))
-            throw new UsageException($"Option {name} must be non-negative, got {v}.");
-        return v;
-    }
-
-    internal static string Device(Arguments args)
-    {
-        var device = (args.String("--device") ?? "auto").Trim().ToLowerInvariant();
-        var ok = device is "auto" or "cpu" or "cuda"
-                 || (device.StartsWith("cuda:", StringComparison.Ordinal) && int.TryParse(device.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out _));
-        if (!ok)
-            throw new UsageException($"--device must be auto, cpu, cuda or cuda:N, got '{device}'.");
-        return device;
-    }
-
-    /// <summary>--schedule step|cosine|none with --step-size N (step) and --gamma X; null when --schedule is absent.</summary>
-    internal static TorchLearningRateSchedule? Schedule(Arguments args, int stepDefault)
-    {
-        var kind = args.String("--schedule");
-        var stepSize = args.Int("--step-size", stepDefault, 1);
-        var gamma = args.Double("--gamma", 0.5);
-        if (!(gamma > 0 && gamma <= 1))
-            throw new UsageException($"--gamma must be in (0, 1], got {gamma}.");
-        return kind?.ToLowerInvariant() switch
-        {
-            null => args.String("--step-size") is null && args.String("--gamma") is null ? null : TorchLearningRateSchedule.Step(stepSize, gamma),
-            "step" => TorchLearningRateSchedule.Step(stepSize, gamma),
-            "cosine" => TorchLearningRateSchedule.Cosine(1e-5),
-            "none" => TorchLearningRateSchedule.None,
-            _ => throw new UsageException($"--schedule must be step, cosine or none, got '{kind}'."),
-        };
     }
 }

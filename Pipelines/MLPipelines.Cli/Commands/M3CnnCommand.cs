@@ -73,7 +73,7 @@ internal sealed class M3CnnCommand : ICommand
         experiment.ImageSize = args.Int("--image-size", 64, 16, 512);
         experiment.Grayscale = args.Flag("--grayscale");
         experiment.Standardize = args.Flag("--standardize");
-        experiment.ValidationFraction = M2Command.ValidationFraction(args);
+        experiment.ValidationFraction = OptionValidators.ValidationFraction(args);
         experiment.TestData = args.String("--test-data");
 
         var options = new Milestone3CnnOptions
@@ -81,14 +81,14 @@ internal sealed class M3CnnCommand : ICommand
             Preset = args.String("--preset") ?? "bn4-dropout-augmented",
             Epochs = args.Int("--epochs", 40, 1, 100_000),
             Optimizer = args.Enum("--optimizer", TorchOptimizerKind.AdamW),
-            LearningRate = M2Command.Positive(args, "--lr", 0.002),
-            WeightDecay = M2Command.NonNegative(args, "--weight-decay", 0.01),
+            LearningRate = OptionValidators.Positive(args, "--lr", 0.002),
+            WeightDecay = OptionValidators.NonNegative(args, "--weight-decay", 0.01),
             BatchSize = args.Int("--batch-size", 32, 1),
             EarlyStoppingPatience = args.Int("--patience", 0, 0),
             Dropout = args.NullableFraction("--dropout") ?? 0.5,
-            Device = M2Command.Device(args),
+            Device = OptionValidators.Device(args),
             Threads = args.Int("--threads", 0, 0, 1024),
-            Schedule = M2Command.Schedule(args, stepDefault: 10),
+            Schedule = OptionValidators.Schedule(args, stepDefault: 10),
         };
         try
         {

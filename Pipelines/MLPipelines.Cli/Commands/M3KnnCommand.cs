@@ -73,7 +73,7 @@ internal sealed class M3KnnCommand : ICommand
             DataRoot = underRoot ? data : null,
             DatasetFolder = underRoot ? null : data,
             Dataset = dataset,
-            ValidationFraction = M2Command.ValidationFraction(args),
+            ValidationFraction = OptionValidators.ValidationFraction(args),
             Seed = args.Int("--seed", 1),
             OutputDirectory = args.String("--out") ?? Path.Combine("runs", "m3-knn"),
             TestData = args.String("--test-data"),

@@ -61,7 +61,7 @@ internal sealed class M3TransferCommand : ICommand
         {
             DatasetFolder = data,
             ImageSize = args.Int("--image-size", 224, 32, 1024),
-            ValidationFraction = M2Command.ValidationFraction(args),
+            ValidationFraction = OptionValidators.ValidationFraction(args),
             Seed = args.Int("--seed", 1),
             OutputDirectory = args.String("--out") ?? Path.Combine("runs", "m3"),
             TestData = args.String("--test-data"),

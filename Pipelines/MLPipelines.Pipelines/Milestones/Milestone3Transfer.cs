@@ -154,7 +154,7 @@ public static class Milestone3Transfer
     /// <param name="dropout">Dropout before the head.</param>
     /// <param name="log">Receives a line about the weights.</param>
     /// <returns>The network (RGB pixels / 255 input).</returns>
-    public static Backbone CreateBackbone(string name, string? weights, int classes, double dropout, IProgress<string>? log = null)
+    public static TorchBackbone CreateBackbone(string name, string? weights, int classes, double dropout, IProgress<string>? log = null)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (weights is not null && weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
@@ -164,7 +164,7 @@ public static class Milestone3Transfer
             log?.Report($"Weights: ML.NET's pretrained ResNet-18 from {weights} (CNTK layout, blocks [2, 2, 2, 3])");
             return PretrainedWeights.CreateMlNetResNet18(weights, classes, dropout);
         }
-        Backbone net = name switch
+        TorchBackbone net = name switch
         {
             "resnet18" => ResNet.ResNet18(1000),
             "resnet50" => ResNet.ResNet50(1000),

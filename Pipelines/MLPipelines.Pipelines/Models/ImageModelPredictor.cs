@@ -4,6 +4,7 @@ using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
 using Microsoft.ML.Transforms.Image;
 using MLPipelines.Data;
+using MLPipelines.IO;
 using MLPipelines.Trainers;
 
 namespace MLPipelines.Pipelines.Models;

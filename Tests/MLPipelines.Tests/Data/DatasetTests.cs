@@ -1,4 +1,5 @@
 using MLPipelines.Data;
+using MLPipelines.IO;
 
 namespace MLPipelines.Tests.Data;
 

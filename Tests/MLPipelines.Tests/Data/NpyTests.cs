@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
-using MLPipelines.Data;
+using MLPipelines.IO;
 
 namespace MLPipelines.Tests.Data;
 

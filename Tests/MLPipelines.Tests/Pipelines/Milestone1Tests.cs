@@ -1,5 +1,6 @@
 using System.Text.Json;
 using MLPipelines.Data;
+using MLPipelines.IO;
 using MLPipelines.Pipelines.ImageClassification;
 using MLPipelines.Pipelines.Milestones;
 using MLPipelines.Pipelines.Models;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using MLPipelines.Cli;
 using MLPipelines.Data;
+using MLPipelines.IO;
 using MLPipelines.Pipelines.ImageClassification;
 using MLPipelines.Pipelines.Milestones;
 using MLPipelines.Pipelines.Models;

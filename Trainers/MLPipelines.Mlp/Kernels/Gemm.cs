@@ -47,19 +47,6 @@ internal static unsafe class Gemm
     [ThreadStatic]
     private static float[]? t_column;
 
-    [ThreadStatic]
-    private static bool t_serial;
-
-    /// <summary>
-    /// Gets or sets (for the calling thread only) whether products never use the helper thread. Callers that already
-    /// run one product per core (e.g. the KNN search over query blocks) set it so the cores are not oversubscribed.
-    /// </summary>
-    internal static bool SerialOnThisThread
-    {
-        get => t_serial;
-        set => t_serial = value;
-    }
-
     /// <summary>
     /// Products with at least this many multiply-adds (m·n·k) are split by rows of C over two threads when
     /// <see cref="MaxThreads"/> allows. Each element of C is still computed by one thread with the same
@@ -105,11 +92,14 @@ internal static unsafe class Gemm
     /// op(A) is m × k: <c>A[i * lda + p]</c>, or <c>A[p * lda + i]</c> when <paramref name="transA"/>.
     /// op(B) is k × n: <c>B[p * ldb + j]</c>, or <c>B[j * ldb + p]</c> when <paramref name="transB"/>.
     /// When <paramref name="beta"/> is 0 the old contents of C are ignored (may be garbage). An empty bias means none.
+    /// <paramref name="serial"/> keeps the product on the calling thread (never split with the helper thread): callers
+    /// that already run one product per core (e.g. the KNN search over query blocks) pass it so the cores are not
+    /// oversubscribed. Results are bitwise the same either way.
     /// </summary>
     public static void Multiply(
         bool transA, bool transB, int m, int n, int k, float alpha,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
-        float beta, Span<float> c, int ldc, ReadOnlySpan<float> bias = default)
+        float beta, Span<float> c, int ldc, ReadOnlySpan<float> bias = default, bool serial = false)
     {
         if (m < 0 || n < 0 || k < 0)
         {
@@ -143,7 +133,7 @@ internal static unsafe class Gemm
         fixed (float* pc = c)
         fixed (float* pbias = bias)
         {
-            Core(ActivePath, transA, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, bias.IsEmpty ? null : pbias);
+            Core(ActivePath, serial, transA, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, bias.IsEmpty ? null : pbias);
         }
     }
 
@@ -168,7 +158,7 @@ internal static unsafe class Gemm
         }
     }
 
-    private static void Core(GemmPath path, bool transA, int m, int n, int k, float alpha, float* a, nint lda, float* b, nint ldb, float beta, float* c, nint ldc, float* bias)
+    private static void Core(GemmPath path, bool serial, bool transA, int m, int n, int k, float alpha, float* a, nint lda, float* b, nint ldb, float beta, float* c, nint ldc, float* bias)
     {
         nint rsA = transA ? 1 : lda;
         nint csA = transA ? lda : 1;
@@ -177,11 +167,11 @@ internal static unsafe class Gemm
         {
             if (path is GemmPath.Vector512 or GemmPath.Vector256)
             {
-                int width = path == GemmPath.Vector512 ? GemmKernels512.Width : GemmKernels256.Width;
+                int width = path == GemmPath.Vector512 ? Vector512Ops.Width : Vector256Ops.Width;
                 nVectorCols = n - (n % width);
                 int split = (m / 2) & ~3; // a multiple of 4, so the row tiles are the same as unsplit
                 long macs = (long)m * nVectorCols * k;
-                bool eligible = !t_serial && MaxThreads >= 2 && split >= 4 && macs >= ParallelThreshold;
+                bool eligible = !serial && MaxThreads >= 2 && split >= 4 && macs >= ParallelThreshold;
                 bool parallel = eligible && (AlwaysSplit || Tuner.ChooseParallel());
                 long t0 = eligible ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
                 if (parallel && Helper.TryRun(path, m - split, nVectorCols, k, alpha, a + (split * rsA), rsA, csA, b, ldb, beta, c + (split * ldc), ldc, bias))
@@ -216,19 +206,20 @@ internal static unsafe class Gemm
     {
         if (path == GemmPath.Vector512)
         {
-            Tiles<Kernels512>(m, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
+            Tiles<Vector512<float>, Vector512Ops>(m, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
         }
         else
         {
-            Tiles<Kernels256>(m, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
+            Tiles<Vector256<float>, Vector256Ops>(m, n, k, alpha, a, rsA, csA, b, ldb, beta, c, ldc, bias);
         }
     }
 
-    /// <summary>The register-tiled product for one vector width; <typeparamref name="TKernels"/> is a struct so the JIT specialises it per width.</summary>
-    private static void Tiles<TKernels>(int m, int n, int k, float alpha, float* a, nint rsA, nint csA, float* b, nint ldb, float beta, float* c, nint ldc, float* bias)
-        where TKernels : struct, IGemmTiles
+    /// <summary>The register-tiled product for one vector width; <typeparamref name="TOps"/> is a struct so the JIT specialises it per width.</summary>
+    private static void Tiles<TVector, TOps>(int m, int n, int k, float alpha, float* a, nint rsA, nint csA, float* b, nint ldb, float beta, float* c, nint ldc, float* bias)
+        where TVector : struct
+        where TOps : struct, IVectorOps<TVector>
     {
-        int W = TKernels.Width;
+        int W = TOps.Width;
         for (int j0 = 0; j0 < n; j0 += 4 * W)
         {
             int vectors = Math.Min(4, (n - j0) / W);
@@ -246,13 +237,13 @@ internal static unsafe class Gemm
                     float* ci = c + (i * ldc) + j0;
                     if (vectors == 4)
                     {
-                        TKernels.Tile4x4(ai, rsA, csA, bb, ldb, kc, ci, ldc, alpha, be, bi);
+                        GemmKernels<TVector, TOps>.Tile4x4(ai, rsA, csA, bb, ldb, kc, ci, ldc, alpha, be, bi);
                     }
                     else
                     {
                         for (int v = 0; v < vectors; v++)
                         {
-                            TKernels.Tile4x1(ai, rsA, csA, bb + (v * W), ldb, kc, ci + (v * W), ldc, alpha, be, bi == null ? null : bi + (v * W));
+                            GemmKernels<TVector, TOps>.Tile4x1(ai, rsA, csA, bb + (v * W), ldb, kc, ci + (v * W), ldc, alpha, be, bi == null ? null : bi + (v * W));
                         }
                     }
                 }
@@ -263,13 +254,13 @@ internal static unsafe class Gemm
                     float* ci = c + (i * ldc) + j0;
                     if (vectors == 4)
                     {
-                        TKernels.Tile1x4(ai, csA, bb, ldb, kc, ci, alpha, be, bi);
+                        GemmKernels<TVector, TOps>.Tile1x4(ai, csA, bb, ldb, kc, ci, alpha, be, bi);
                     }
                     else
                     {
                         for (int v = 0; v < vectors; v++)
                         {
-                            TKernels.Tile1x1(ai, csA, bb + (v * W), ldb, kc, ci + (v * W), alpha, be, bi == null ? null : bi + (v * W));
+                            GemmKernels<TVector, TOps>.Tile1x1(ai, csA, bb + (v * W), ldb, kc, ci + (v * W), alpha, be, bi == null ? null : bi + (v * W));
                         }
                     }
                 }

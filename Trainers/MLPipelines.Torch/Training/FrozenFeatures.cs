@@ -8,16 +8,16 @@ using static TorchSharp.torch;
 namespace MLPipelines.Torch.Training;
 
 /// <summary>
-/// A copy of the head of a <see cref="Backbone"/> as a module over embeddings, for training it on cached features
+/// A copy of the head of a <see cref="TorchBackbone"/> as a module over embeddings, for training it on cached features
 /// (its state dict is the head's, e.g. "fc.weight", "fc.bias"); <see cref="WriteBack"/> copies the trained weights
-/// into the backbone's head. Dropout matches <see cref="Backbone.ForwardHead"/>.
+/// into the backbone's head. Dropout matches <see cref="TorchBackbone.ForwardHead"/>.
 /// </summary>
 internal sealed class HeadOnly : nn.Module<Tensor, Tensor>
 {
-    private readonly Backbone backbone;
+    private readonly TorchBackbone backbone;
     private readonly Linear head;
 
-    public HeadOnly(Backbone backbone) : base(nameof(HeadOnly))
+    public HeadOnly(TorchBackbone backbone) : base(nameof(HeadOnly))
     {
         this.backbone = backbone;
         var source = backbone.Head;
@@ -53,12 +53,12 @@ internal sealed class HeadOnly : nn.Module<Tensor, Tensor>
     }
 }
 
-/// <summary>Embeddings of whole datasets through a frozen <see cref="Backbone"/> (eval mode, no gradients).</summary>
+/// <summary>Embeddings of whole datasets through a frozen <see cref="TorchBackbone"/> (eval mode, no gradients).</summary>
 internal static class FeatureCache
 {
     /// <summary>Freezes every stage and returns the embeddings of <paramref name="train"/> and <paramref name="validation"/> as flat datasets.</summary>
     public static (TorchDataset Train, TorchDataset? Validation) Compute(
-        Backbone backbone, TorchDataset train, TorchDataset? validation, int batchSize, Device device, IProgress<string>? log)
+        TorchBackbone backbone, TorchDataset train, TorchDataset? validation, int batchSize, Device device, IProgress<string>? log)
     {
         backbone.SetTrainableStages(0);
         int total = train.Count + (validation?.Count ?? 0);
@@ -73,7 +73,7 @@ internal static class FeatureCache
         return (trainFeatures, validationFeatures);
     }
 
-    private static TorchDataset Embed(Backbone backbone, TorchDataset data, int batchSize, Device device)
+    private static TorchDataset Embed(TorchBackbone backbone, TorchDataset data, int batchSize, Device device)
     {
         backbone.eval();
         using var noGrad = torch.no_grad();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MLPipelines.IO;
 using MLPipelines.Torch.Transfer;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -76,10 +77,10 @@ public sealed class TorchClassifierTrainer
         double featureSeconds = 0;
         try
         {
-            var backbone = network as Backbone;
+            var backbone = network as TorchBackbone;
             if (o.Transfer is not null && backbone is null)
                 throw new ArgumentException(
-                    $"Transfer learning needs a Backbone module (ResNet, DenseNet); the factory returned {network.GetType().Name}.", nameof(TorchTrainingSettings.Transfer));
+                    $"Transfer learning needs a TorchBackbone module (ResNet, DenseNet); the factory returned {network.GetType().Name}.", nameof(TorchTrainingSettings.Transfer));
             network.to(device);
             if (backbone is not null && o.Transfer is { Strategy: TransferStrategy.Frozen, CacheFrozenFeatures: true } && o.Augmentation.Count == 0)
             {
@@ -220,7 +221,7 @@ public sealed class TorchClassifierTrainer
             return EvaluateTensors(module, x, y, data, batchSize);
     }
 
-    private void ApplyTransferStage(Backbone backbone, int epoch)
+    private void ApplyTransferStage(TorchBackbone backbone, int epoch)
     {
         int stages = Options.Transfer!.TrainableStagesAt(epoch, backbone.Stages.Count);
         if (epoch > 1 && stages == backbone.TrainableStageCount)
@@ -395,7 +396,7 @@ public sealed class TorchClassifierTrainer
         }
     }
 
-    private optim.Optimizer CreateOptimizer(nn.Module<Tensor, Tensor> module, Backbone? backbone)
+    private optim.Optimizer CreateOptimizer(nn.Module<Tensor, Tensor> module, TorchBackbone? backbone)
     {
         var o = Options;
         double lr = o.LearningRate, decay = o.WeightDecay, momentum = o.Momentum;
@@ -480,57 +481,44 @@ public sealed class TorchClassifierTrainer
             $"rows={train.Count};features={train.FeatureCount};batch={o.BatchSize};seed={o.Seed};optimizer={o.Optimizer};lr={o.LearningRate:R};schedule={o.Schedule}{(o.LabelSmoothing == 0 ? "" : $";smoothing={o.LabelSmoothing:R}")}{(o.Transfer is null ? "" : ";transfer=" + o.Transfer)}");
     }
 
+    /// <summary>Writes the checkpoint atomically (<see cref="AtomicFile"/>): a crash mid-write leaves the previous one intact.</summary>
     private void SaveCheckpoint(string path, TorchDataset train, nn.Module<Tensor, Tensor> module, optim.Optimizer optimizer,
         Dictionary<string, Tensor> best, LoopState state)
     {
-        var full = Path.GetFullPath(path);
-        var directory = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(directory);
-        var temporary = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            using (var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+            using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+            writer.Write(Magic);
+            writer.Write(FormatVersion);
+            writer.Write(Fingerprint(train));
+            writer.Write(state.Epoch);
+            writer.Write(state.BestEpoch);
+            writer.Write(state.BestLoss);
+            writer.Write(state.BadEpochs);
+            writer.Write(state.Stopped);
+            writer.Write(state.History.Count);
+            foreach (var r in state.History)
             {
-                writer.Write(Magic);
-                writer.Write(FormatVersion);
-                writer.Write(Fingerprint(train));
-                writer.Write(state.Epoch);
-                writer.Write(state.BestEpoch);
-                writer.Write(state.BestLoss);
-                writer.Write(state.BadEpochs);
-                writer.Write(state.Stopped);
-                writer.Write(state.History.Count);
-                foreach (var r in state.History)
-                {
-                    writer.Write(r.Epoch);
-                    writer.Write(r.TrainLoss);
-                    writer.Write(r.TrainAccuracy);
-                    writer.Write(r.ValidationLoss.HasValue);
-                    writer.Write(r.ValidationLoss ?? 0);
-                    writer.Write(r.ValidationAccuracy ?? 0);
-                    writer.Write(r.LearningRate);
-                    writer.Write(r.Seconds);
-                    writer.Write(r.SamplesPerSecond);
-                }
-                module.save(writer);
-                ((OptimizerHelper)optimizer).save_state_dict(writer);
-                writer.Write(best.Count);
-                foreach (var (name, tensor) in best)
-                {
-                    writer.Write(name);
-                    tensor.Save(writer);
-                }
-                writer.Flush();
-                stream.Flush(flushToDisk: true);
+                writer.Write(r.Epoch);
+                writer.Write(r.TrainLoss);
+                writer.Write(r.TrainAccuracy);
+                writer.Write(r.ValidationLoss.HasValue);
+                writer.Write(r.ValidationLoss ?? 0);
+                writer.Write(r.ValidationAccuracy ?? 0);
+                writer.Write(r.LearningRate);
+                writer.Write(r.Seconds);
+                writer.Write(r.SamplesPerSecond);
             }
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temporary); } catch (IOException) { /* best effort */ }
-            throw;
-        }
+            module.save(writer);
+            ((OptimizerHelper)optimizer).save_state_dict(writer);
+            writer.Write(best.Count);
+            foreach (var (name, tensor) in best)
+            {
+                writer.Write(name);
+                tensor.Save(writer);
+            }
+            writer.Flush();
+        });
     }
 
     private void LoadCheckpoint(string path, TorchDataset train, nn.Module<Tensor, Tensor> module, optim.Optimizer optimizer,

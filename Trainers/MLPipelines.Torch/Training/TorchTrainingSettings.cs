@@ -195,7 +195,7 @@ public class TorchTrainingSettings
     public bool Resume { get; set; }
 
     /// <summary>
-    /// Transfer learning: freezes and unfreezes the stages of a <see cref="Transfer.Backbone"/> module per epoch
+    /// Transfer learning: freezes and unfreezes the stages of a <see cref="Transfer.TorchBackbone"/> module per epoch
     /// (<see cref="TransferStrategy"/>); null trains every parameter of any module. The default value is null.
     /// </summary>
     public TorchTransferOptions? Transfer { get; set; }

@@ -2,7 +2,7 @@ using MLPipelines.Torch.Transfer;
 
 namespace MLPipelines.Torch.Training;
 
-/// <summary>How much of a pretrained <see cref="Backbone"/> trains (the course's three transfer-learning strategies).</summary>
+/// <summary>How much of a pretrained <see cref="TorchBackbone"/> trains (the course's three transfer-learning strategies).</summary>
 public enum TransferStrategy
 {
     /// <summary>Feature extraction: the backbone is frozen (requires_grad false, eval mode); only the head trains.</summary>
@@ -20,7 +20,7 @@ public enum TransferStrategy
 
 /// <summary>
 /// Transfer-learning settings of <see cref="TorchClassifierTrainer"/> (<see cref="TorchTrainingSettings.Transfer"/>); the
-/// module factory must then return a <see cref="Backbone"/>. The optimiser is given every parameter from the start:
+/// module factory must then return a <see cref="TorchBackbone"/>. The optimiser is given every parameter from the start:
 /// frozen parameters get no gradient, and TorchSharp's optimisers (like PyTorch's) skip parameters without one, so a
 /// stage unfrozen later is picked up by the same optimiser (its moment estimates start then), the learning-rate schedule
 /// is untouched, and checkpoints/resume work unchanged (the trainable set is a function of the epoch).

@@ -14,7 +14,7 @@ namespace MLPipelines.Torch.Transfer;
 /// <c>features.transition1.norm/conv</c>, ..., <c>features.norm5</c>, <c>classifier</c>. Forward:
 /// <c>classifier(flatten(avgpool(relu(features(x)))))</c>.
 /// </summary>
-public sealed class DenseNet : Backbone
+public sealed class DenseNet : TorchBackbone
 {
     private readonly Sequential features;
     private Linear classifier;

@@ -59,7 +59,7 @@ public static class PretrainedWeights
     /// is checked. The stem's input channels are reversed, because the original network reads BGR and the project's
     /// pipelines feed RGB. Batch normalisation: scale, bias, running mean and variance; the file's epsilon (1e-5) must
     /// match the module's and only spatial batch normalisation is accepted (CNTK's momentum attribute only matters for
-    /// training and is not copied). The input convention is not changed: set <see cref="Backbone.Normalization"/> to
+    /// training and is not copied). The input convention is not changed: set <see cref="TorchBackbone.Normalization"/> to
     /// <see cref="InputNormalization.MlNetResNet18"/> for [0, 1] RGB input.
     /// </summary>
     /// <param name="net">The target network.</param>
@@ -154,7 +154,7 @@ public static class PretrainedWeights
     /// <param name="module">The target, e.g. <see cref="ResNet.ResNet50"/> or <see cref="DenseNet.DenseNet121"/>.</param>
     /// <param name="path">The state-dict file.</param>
     /// <param name="loadHead">
-    /// Whether to load the head too (<c>fc.*</c> / <c>classifier.*</c> for a <see cref="Backbone"/>). False, for a new
+    /// Whether to load the head too (<c>fc.*</c> / <c>classifier.*</c> for a <see cref="TorchBackbone"/>). False, for a new
     /// head of another class count, leaves the module's head alone and ignores the file's.
     /// </param>
     /// <returns>What was loaded and skipped.</returns>
@@ -191,7 +191,7 @@ public static class PretrainedWeights
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(source);
         var target = module.state_dict();
-        string? head = module is Backbone backbone && !loadHead ? backbone.HeadName + "." : null;
+        string? head = module is TorchBackbone backbone && !loadHead ? backbone.HeadName + "." : null;
         bool IsHead(string k) => head is not null && k.StartsWith(head, StringComparison.Ordinal);
         static bool IsBookkeeping(string k) => k.EndsWith(".num_batches_tracked", StringComparison.Ordinal);
 
@@ -215,7 +215,7 @@ public static class PretrainedWeights
             List("Missing keys (in the module, not in the file)", missing);
             List("Unexpected keys (in the file, not in the module)", unexpected);
             List("Shape mismatches", mismatched);
-            if (head is null && module is Backbone)
+            if (head is null && module is TorchBackbone)
                 sb.Append("\nTo use a file with another class count, load without the head (loadHead: false).");
             throw new InvalidDataException(sb.ToString());
         }

@@ -13,7 +13,7 @@ namespace MLPipelines.Torch.Transfer;
 /// (<see cref="PretrainedWeights.LoadTorchvisionWeights"/>). Created with <see cref="ResNet18"/>, <see cref="ResNet50"/>,
 /// <see cref="MlNetResNet18"/> or <see cref="Create"/>.
 /// </summary>
-public sealed class ResNet : Backbone
+public sealed class ResNet : TorchBackbone
 {
     private readonly Conv2d conv1;
     private readonly BatchNorm2d bn1;

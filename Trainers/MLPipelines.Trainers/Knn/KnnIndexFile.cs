@@ -1,4 +1,4 @@
-using MLPipelines.Data;
+using MLPipelines.IO;
 using MLPipelines.Knn;
 
 namespace MLPipelines.Trainers.Knn;

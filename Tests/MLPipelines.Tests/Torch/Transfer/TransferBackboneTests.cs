@@ -82,7 +82,7 @@ public sealed class TransferBackboneTests(ITestOutputHelper output)
 
     public static TheoryData<string> Backbones => ["resnet18", "resnet50", "densenet121", "mlnet-resnet18"];
 
-    internal static Backbone Create(string name, int classes) => name switch
+    internal static TorchBackbone Create(string name, int classes) => name switch
     {
         "resnet18" => ResNet.ResNet18(classes),
         "resnet50" => ResNet.ResNet50(classes),

@@ -24,14 +24,14 @@ public sealed record BackboneStage(string Name, IReadOnlyList<string> Prefixes)
 /// unfreeze (<see cref="SetTrainableStages"/>); frozen stages keep <c>requires_grad = false</c> and stay in eval mode
 /// (batch-norm statistics are not updated) even when the module is put in training mode.
 /// </summary>
-public abstract class Backbone : nn.Module<Tensor, Tensor>, IOnnxExportable
+public abstract class TorchBackbone : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private double headDropout;
     private int trainableStages;
 
     /// <summary>Creates the module.</summary>
     /// <param name="name">Module name.</param>
-    protected Backbone(string name) : base(name)
+    protected TorchBackbone(string name) : base(name)
     {
     }
 

@@ -1,10 +1,9 @@
-using MLPipelines.IO;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Compression;
 using System.Text;
 
-namespace MLPipelines.Data;
+namespace MLPipelines.IO;
 
 /// <summary>Element types supported by the <c>.npy</c> reader and writer.</summary>
 public enum NpyDType
@@ -300,7 +299,10 @@ public sealed class NpyArray
         return n;
     }
 
-    internal static string FormatShape(int[] shape) => shape.Length switch
+    /// <summary>Formats a shape as numpy prints it: <c>()</c>, <c>(3,)</c>, <c>(2, 3)</c> (for error messages).</summary>
+    /// <param name="shape">The dimensions.</param>
+    /// <returns>The shape as text.</returns>
+    public static string FormatShape(int[] shape) => shape.Length switch
     {
         0 => "()",
         1 => "(" + shape[0].ToString(CultureInfo.InvariantCulture) + ",)",

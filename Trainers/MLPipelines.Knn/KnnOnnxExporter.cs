@@ -1,7 +1,6 @@
-using MLPipelines.Knn;
 using MLPipelines.Onnx;
 
-namespace MLPipelines.Trainers.Knn;
+namespace MLPipelines.Knn;
 
 /// <summary>Writes the ONNX body of a KNN classifier: input [B, D] → vote shares [B, C].</summary>
 /// <remarks>
@@ -13,13 +12,27 @@ namespace MLPipelines.Trainers.Knn;
 /// ReduceSum / Div turn the votes into shares. Also exposes <c>neighbor_indices</c> (int64 [B, k]) and
 /// <c>neighbor_distances</c> (float [B, k]) for standalone use of the model.
 /// </remarks>
-internal static class KnnOnnxExporter
+public static class KnnOnnxExporter
 {
+    /// <summary>Name of the graph output holding the k nearest reference indices (int64 [B, k]).</summary>
     public const string NeighborIndices = "neighbor_indices";
+
+    /// <summary>Name of the graph output holding the distances to the k nearest references (float [B, k]).</summary>
     public const string NeighborDistances = "neighbor_distances";
 
+    /// <summary>Adds the KNN classifier to <paramref name="g"/>, reading <paramref name="input"/> [B, D].</summary>
+    /// <param name="g">The graph being built.</param>
+    /// <param name="index">The fitted index; its references, labels and metric become initializers and nodes.</param>
+    /// <param name="input">Name of the float [B, D] feature tensor.</param>
+    /// <param name="k">Neighbours per query (at most <see cref="KnnIndex.Count"/>).</param>
+    /// <param name="weighting">How the k neighbours' votes are weighted.</param>
+    /// <returns>Name of the float [B, C] vote-share tensor.</returns>
     public static string WriteShares(OnnxGraphBuilder g, KnnIndex index, string input, int k, KnnWeighting weighting)
     {
+        ArgumentNullException.ThrowIfNull(g);
+        ArgumentNullException.ThrowIfNull(index);
+        ArgumentOutOfRangeException.ThrowIfLessThan(k, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(k, index.Count);
         int n = index.Count, d = index.Dimension, c = index.ClassCount;
         bool cosine = index.Metric == KnnMetric.Cosine;
         var references = g.AddInitializer(g.UniqueName("knn_references"), index.GetReferences(), n, d);
