@@ -38,7 +38,10 @@ public sealed class Milestone1Tests(ITestOutputHelper output) : IDisposable
             foreach (var key in new[] { "accuracy", "precision", "recall", "f1", "loss", "confusion", "classes" })
                 Assert.True(validation.TryGetProperty(key, out _), $"validation.{key} missing");
             Assert.Equal(result.Validation.Accuracy, validation.GetProperty("accuracy").GetDouble(), 12);
-            Assert.True(json.RootElement.GetProperty("train_samples_per_second").GetDouble() > 0);
+            // samples/s counts the training passes only (a part of train_seconds), over every training row of every epoch.
+            double samples = json.RootElement.GetProperty("train_count").GetInt32() * json.RootElement.GetProperty("epochs_run").GetInt32();
+            double perSecond = json.RootElement.GetProperty("train_samples_per_second").GetDouble();
+            Assert.True(perSecond * json.RootElement.GetProperty("train_seconds").GetDouble() >= samples * (1 - 1e-9), $"{perSecond} samples/s for {samples} samples");
             var confusion = validation.GetProperty("confusion").EnumerateArray().Select(r => r.EnumerateArray().Sum(v => v.GetInt32())).ToArray();
             Assert.Equal([5, 5], confusion);
         }
