@@ -1,10 +1,14 @@
+using System.Reflection;
+
 namespace MLPipelines.Testing;
 
 /// <summary>
 /// Finds the shared real datasets and pretrained models for tests, from the environment only, and skips the calling
 /// test (reported as SKIPPED, with the reason) when they are absent. Nothing is searched for by walking up from the
 /// test assembly: a run without <c>MLPIPELINES_DATA</c> runs none of the real-data tests, wherever the checkout lies.
-/// Shared (linked) by the test projects.
+/// A relative path in the variables is taken relative to the repository root, where the README's test command
+/// (<c>MLPIPELINES_DATA=../shared/datasets dotnet test ...</c>) runs; the test host itself runs in the build output folder.
+/// Shared (linked) by the test projects; each stamps the repository root into its assembly (<c>RepositoryRoot</c> metadata).
 /// </summary>
 internal static class TestData
 {
@@ -23,7 +27,7 @@ internal static class TestData
             reason = $"real datasets not available: {DataEnvironmentVariable} is not set";
             return null;
         }
-        string full = Path.GetFullPath(env);
+        string full = FromEnvironment(env);
         if (!Directory.Exists(full))
         {
             reason = $"real datasets not available: {DataEnvironmentVariable}='{full}' does not exist";
@@ -63,10 +67,10 @@ internal static class TestData
         var tried = new List<string>();
         string? models = Environment.GetEnvironmentVariable(ModelsEnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(models))
-            tried.Add(Path.GetFullPath(Path.Combine(models, fileName)));
+            tried.Add(Path.Combine(FromEnvironment(models), fileName));
         string? data = Environment.GetEnvironmentVariable(DataEnvironmentVariable);
         if (!string.IsNullOrWhiteSpace(data))
-            tried.Add(Path.GetFullPath(Path.Combine(data, "..", "models", fileName)));
+            tried.Add(Path.GetFullPath(Path.Combine(FromEnvironment(data), "..", "models", fileName)));
         foreach (string path in tried)
         {
             if (File.Exists(path))
@@ -79,6 +83,15 @@ internal static class TestData
             ? $"shared model {fileName} not available: neither {ModelsEnvironmentVariable} nor {DataEnvironmentVariable} is set"
             : $"shared model {fileName} not available: not found at {string.Join(" or ", tried)}";
         return null;
+    }
+
+    /// <summary>A path from an environment variable made absolute: as it is when rooted, else under the repository root (see the class remarks).</summary>
+    private static string FromEnvironment(string value)
+    {
+        if (Path.IsPathRooted(value)) return Path.GetFullPath(value);
+        string? root = typeof(TestData).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == "RepositoryRoot")?.Value;
+        return string.IsNullOrEmpty(root) ? Path.GetFullPath(value) : Path.GetFullPath(Path.Combine(root, value));
     }
 
     /// <summary>The shared model file; skips the calling test (it must be a <c>[SkippableFact]</c>) when it is absent.</summary>
