@@ -41,6 +41,11 @@ if (args.Length > 0 && args[0] == "torch-quick")
     return TorchQuick.Train(args);
 }
 
+if (args.Length > 0 && args[0] == "torch-matmul")
+{
+    return TorchQuick.Matmul(args);
+}
+
 if (args.Length > 0 && args[0] == "onnx-quick")
 {
     return TorchQuick.Inference(args);

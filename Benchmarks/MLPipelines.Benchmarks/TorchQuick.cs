@@ -16,6 +16,8 @@ namespace MLPipelines.Benchmarks;
 /// (median epoch after the first) and through a bare loop on one fixed batch (median of rounds).</item>
 /// <item><c>onnx-quick</c>: inference images/s of the exported Bn4Dropout CNN in ONNX Runtime and of the TorchSharp eval
 /// forward pass (no_grad) on the same batch, at batch 64 and 1.</item>
+/// <item><c>torch-matmul [n...]</c>: GFLOP/s of libtorch's float n x n matrix product (default 512; the first sign of a
+/// libtorch build without a fast BLAS or of a thread setting gone wrong).</item>
 /// </list>
 /// Environment knobs: TORCH_THREADS (intra-op threads of libtorch and of ONNX Runtime, default 2), TORCH_INTEROP_THREADS.
 /// </summary>
@@ -127,6 +129,40 @@ internal static class TorchQuick
             Print("torchsharp", "cnn", $"infer-b{batch}", Median(ts), ts, $"runs={runs}x{ts.Length} max|ort-torch|={diff:G2}");
             double[] noScope = Time(RunTorchNoScope, runs, batch);
             Print("torchsharp", "cnn", $"infer-b{batch}-noscope", Median(noScope), noScope, $"runs={runs}x{noScope.Length}");
+        }
+
+        return 0;
+    }
+
+    public static int Matmul(string[] args)
+    {
+        Console.WriteLine($"# {TorchWorkload.ConfigureThreads()}; load {Load()}");
+        int[] sizes = args.Skip(1).Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        foreach (int n in sizes.Length > 0 ? sizes : [512])
+        {
+            using var a = torch.rand(n, n);
+            using var b = torch.rand(n, n);
+            for (int i = 0; i < 5; i++)
+            {
+                torch.matmul(a, b).Dispose();
+            }
+
+            var rounds = new double[3];
+            for (int r = 0; r < rounds.Length; r++)
+            {
+                int reps = 0;
+                var sw = Stopwatch.StartNew();
+                while (sw.Elapsed < TimeSpan.FromSeconds(0.5))
+                {
+                    torch.matmul(a, b).Dispose();
+                    reps++;
+                }
+
+                rounds[r] = 2.0 * n * n * n * reps / sw.Elapsed.TotalSeconds / 1e9;
+            }
+
+            Console.WriteLine(FormattableString.Invariant(
+                $"RESULT impl=torchsharp op=matmul n={n} gflops={Median(rounds):F1} all=[{string.Join(",", rounds.Select(v => v.ToString("F1", System.Globalization.CultureInfo.InvariantCulture)))}]"));
         }
 
         return 0;

@@ -121,20 +121,10 @@ public sealed class StockLoadTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    [Fact]
+    [SkippableFact]
     public void M3Knn_model_zip_embeddings_plus_knn_loads_with_stock_MLNet_and_reproduces_predictions()
     {
-        string[] candidates =
-        [
-            Environment.GetEnvironmentVariable("MLPIPELINES_MODELS") ?? "/nonexistent",
-            Path.Combine(Environment.GetEnvironmentVariable("MLPIPELINES_DATA") ?? "/nonexistent", "..", "models"),
-        ];
-        var models = candidates.FirstOrDefault(d => File.Exists(Path.Combine(d, "mobilenetv2-12-int8.onnx")));
-        if (models is null)
-        {
-            output.WriteLine("SKIPPED: mobilenetv2-12-int8.onnx not found in " + string.Join(" or ", candidates));
-            return;
-        }
+        var models = Path.GetDirectoryName(TestData.RequireModel("mobilenetv2-12-int8.onnx"))!;
         string[] classes = ["left", "middle", "right"];
         var data = SyntheticImages.Write(Path.Combine(_root, "data", "bars"), classes, perClass: 8, seed: 4);
         var run = Path.Combine(_root, "knn");

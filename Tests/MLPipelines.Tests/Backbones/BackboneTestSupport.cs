@@ -2,6 +2,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLPipelines.Data;
 using MLPipelines.Onnx;
+using MLPipelines.Testing;
 using MLPipelines.Tests.Onnx;
 using Xunit.Abstractions;
 
@@ -90,25 +91,17 @@ internal static class BackboneTestSupport
         return maxDiff;
     }
 
-    /// <summary>A few real sign-language images (one per digit folder, first files), or null after writing SKIPPED.</summary>
-    public static IReadOnlyList<string>? SignImagesOrSkip(int count, ITestOutputHelper output)
+    /// <summary>A few real sign-language images (one per digit folder, first files); skips the calling test when the dataset is absent.</summary>
+    public static IReadOnlyList<string> RequireSignImages(int count)
     {
-        string? root = TestData.DatasetOrSkip("sign-language-digits", output);
-        if (root is null) return null;
+        string root = TestData.RequireDataset(SignLanguageDigits.FolderName);
         return Directory.GetDirectories(root).OrderBy(d => d, StringComparer.Ordinal)
             .Select(d => Directory.GetFiles(d).OrderBy(f => f, StringComparer.Ordinal).First())
             .Take(count).ToList();
     }
 
-    /// <summary>The shared int8 MobileNetV2 (datasets root/../models), or null after writing SKIPPED.</summary>
-    public static string? MobileNetV2OrSkip(ITestOutputHelper output)
-    {
-        string? root = TestData.FindDatasetsRoot(out string reason);
-        string? path = root is null ? null : Path.GetFullPath(Path.Combine(root, "..", "models", "mobilenetv2-12-int8.onnx"));
-        if (path is not null && File.Exists(path)) return path;
-        output.WriteLine("SKIPPED: shared model mobilenetv2-12-int8.onnx not found " + (path is null ? $"({reason})" : $"at '{path}'"));
-        return null;
-    }
+    /// <summary>The shared int8 MobileNetV2 (see <see cref="TestData.FindModel"/>); skips the calling test when it is absent.</summary>
+    public static string RequireMobileNetV2() => TestData.RequireModel("mobilenetv2-12-int8.onnx");
 
     /// <summary>Runs a fitted chain and reads a vector column as one flat array.</summary>
     public static float[] ReadVectors(IDataView data, string column, int expectedLength)

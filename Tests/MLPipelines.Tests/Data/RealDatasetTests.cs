@@ -1,17 +1,17 @@
 using Microsoft.ML;
 using MLPipelines.Data;
+using MLPipelines.Testing;
 using Xunit.Abstractions;
 
 namespace MLPipelines.Tests.Data;
 
-/// <summary>Tests on the real shared data; they return early (and say why) when it is absent.</summary>
+/// <summary>Tests on the real shared data; they are reported as skipped (with the reason) when MLPIPELINES_DATA does not hold it.</summary>
 public sealed class RealDatasetTests(ITestOutputHelper output)
 {
-    [Fact]
+    [SkippableFact]
     public void SignLanguageDigits_RealFolder_LoadsTenClasses()
     {
-        string? folder = TestData.DatasetOrSkip(SignLanguageDigits.FolderName, output);
-        if (folder is null) return;
+        string folder = TestData.RequireDataset(SignLanguageDigits.FolderName);
 
         var ds = SignLanguageDigits.Load(folder);
         Assert.Equal(SignLanguageDigits.Digits, ds.Classes);
@@ -35,11 +35,10 @@ public sealed class RealDatasetTests(ITestOutputHelper output)
         Assert.InRange(split.Test.Count, 70, 80);
     }
 
-    [Fact]
+    [SkippableFact]
     public void SignLanguageDigits_RealJpegs_Preprocess()
     {
-        string? folder = TestData.DatasetOrSkip(SignLanguageDigits.FolderName, output);
-        if (folder is null) return;
+        string folder = TestData.RequireDataset(SignLanguageDigits.FolderName);
 
         var items = SignLanguageDigits.Load(folder, ["6", "8"]).Items.Take(8).Select(i => i.Path).ToArray();
         var ml = new MLContext(seed: 1);

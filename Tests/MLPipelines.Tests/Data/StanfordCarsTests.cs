@@ -88,12 +88,10 @@ public sealed class StanfordCarsTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(4, data.Items.Count);
     }
 
-    [Fact]
+    [SkippableFact]
     public void Real_stanford_cars_has_196_classes_in_id_order()
     {
-        var folder = TestData.DatasetOrSkip(StanfordCars.FolderName, output);
-        if (folder is null)
-            return;
+        var folder = TestData.RequireDataset(StanfordCars.FolderName);
         var data = StanfordCars.Load(folder);
         output.WriteLine($"{data.Items.Count} images, {data.Classes.Count} classes; first '{data.Classes[0]}', last '{data.Classes[^1]}'");
         Assert.Equal(196, data.Classes.Count);

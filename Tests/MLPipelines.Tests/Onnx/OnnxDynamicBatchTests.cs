@@ -1,4 +1,5 @@
 using MLPipelines.Onnx;
+using MLPipelines.Testing;
 using Microsoft.ML.OnnxRuntime;
 using Xunit.Abstractions;
 using static MLPipelines.Tests.Onnx.OrtRunner;
@@ -143,15 +144,10 @@ public sealed class OnnxDynamicBatchTests(ITestOutputHelper output)
         AssertClose([.. single0.Floats!.Concat(single1.Floats!).Select(v => (double)v)], batch.Floats);
     }
 
-    [Fact]
+    [SkippableFact]
     public void MobileNetV2Int8_ParsesReserializesAndRunsWithBatch2()
     {
-        string? path = FindSharedModel(MobileNetFile);
-        if (path is null)
-        {
-            output.WriteLine($"SKIPPED: {MobileNetFile} not found (set MLPIPELINES_MODELS or place it in ../shared/models next to the repository).");
-            return;
-        }
+        string path = TestData.RequireModel(MobileNetFile);
         byte[] original = File.ReadAllBytes(path);
         var model = OnnxModelIO.Parse(original);
         var graph = model.Graph!;
@@ -191,20 +187,5 @@ public sealed class OnnxDynamicBatchTests(ITestOutputHelper output)
         output.WriteLine($"max |batch2[0] - batch1| = {maxDiff}");
         Assert.True(maxDiff < 1e-3, $"sample 0 differs between batch 1 and batch 2 by {maxDiff}");
         Assert.NotEqual(batch.Floats!.Take(outPer), batch.Floats!.Skip(outPer));
-    }
-
-    /// <summary>Looks in $MLPIPELINES_MODELS, then in shared/models beside the repository root or any of its ancestors.</summary>
-    internal static string? FindSharedModel(string fileName)
-    {
-        if (Environment.GetEnvironmentVariable("MLPIPELINES_MODELS") is { Length: > 0 } env && File.Exists(Path.Combine(env, fileName)))
-        {
-            return Path.Combine(env, fileName);
-        }
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "shared", "models", fileName);
-            if (File.Exists(candidate)) return candidate;
-        }
-        return null;
     }
 }

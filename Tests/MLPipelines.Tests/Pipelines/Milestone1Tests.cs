@@ -36,7 +36,10 @@ public sealed class Milestone1Tests(ITestOutputHelper output) : IDisposable
             foreach (var key in new[] { "accuracy", "precision", "recall", "f1", "loss", "confusion", "classes" })
                 Assert.True(validation.TryGetProperty(key, out _), $"validation.{key} missing");
             Assert.Equal(result.Validation.Accuracy, validation.GetProperty("accuracy").GetDouble(), 12);
-            Assert.True(json.RootElement.GetProperty("train_samples_per_second").GetDouble() > 0);
+            // samples/s counts the training passes only (a part of train_seconds), over every training row of every epoch.
+            double samples = json.RootElement.GetProperty("train_count").GetInt32() * json.RootElement.GetProperty("epochs_run").GetInt32();
+            double perSecond = json.RootElement.GetProperty("train_samples_per_second").GetDouble();
+            Assert.True(perSecond * json.RootElement.GetProperty("train_seconds").GetDouble() >= samples * (1 - 1e-9), $"{perSecond} samples/s for {samples} samples");
             var confusion = validation.GetProperty("confusion").EnumerateArray().Select(r => r.EnumerateArray().Sum(v => v.GetInt32())).ToArray();
             Assert.Equal([5, 5], confusion);
         }
@@ -120,12 +123,10 @@ public sealed class Milestone1Tests(ITestOutputHelper output) : IDisposable
     }
 
     /// <summary>Real data: the course's 784-64-1 network on 6 vs 8 must clear an accuracy floor on a held-out 20%.</summary>
-    [Fact]
+    [SkippableFact]
     public void Real_sign_language_digits_6_vs_8_clears_an_accuracy_floor()
     {
-        var folder = TestData.DatasetOrSkip(SignLanguageDigits.FolderName, output);
-        if (folder is null)
-            return;
+        var folder = TestData.RequireDataset(SignLanguageDigits.FolderName);
         var result = Milestone1.Run(new ExperimentOptions { DataRoot = folder, Classes = ["6", "8"], OutputDirectory = Path.Combine(_root, "real"), Seed = 1 });
         output.WriteLine($"6 vs 8 validation accuracy {result.Validation.Accuracy:P2} ({result.Validation.Count} images)");
         Assert.Equal(75, result.Validation.Count);

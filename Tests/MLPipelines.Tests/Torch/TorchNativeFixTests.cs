@@ -9,11 +9,10 @@ public sealed class TorchNativeFixTests(ITestOutputHelper output)
 {
     private static string OutputCopy => Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
 
-    [Fact]
+    [SkippableFact]
     public void BuildOutputCopy_IsPatched_WhenTheSystemLibStdCxxLacksTheVersion()
     {
-        if (!OperatingSystem.IsLinux())
-            return;
+        Skip.IfNot(OperatingSystem.IsLinux(), "the native-library fix concerns Linux only");
         Assert.True(File.Exists(OutputCopy), $"expected TorchSharp's native library at {OutputCopy}");
         ElfVersionNeedInfo info = ElfVersionNeedPatcher.Inspect(File.ReadAllBytes(OutputCopy), what: OutputCopy);
         string? lib = SystemLibStdCxx.Find();
@@ -24,14 +23,14 @@ public sealed class TorchNativeFixTests(ITestOutputHelper output)
             Assert.True(info.IsWeak, "the build should have marked GLIBCXX_3.4.32 weak in the output copy (build/TorchSharpNativeFix.targets)");
     }
 
-    [Fact]
+    [SkippableFact]
     public void NuGetCacheCopy_IsNeverPatched()
     {
-        string root = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-                      ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        string cached = Path.Combine(root, "torchsharp", "0.107.0", "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
-        if (!File.Exists(cached))
-            return;
+        Skip.IfNot(OperatingSystem.IsLinux(), "the native-library fix concerns Linux only");
+        string? package = NuGetPackages.FindFolder("TorchSharp", out string reason);
+        Skip.If(package is null, "TorchSharp's restored package folder not found: " + reason);
+        string cached = Path.Combine(package, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+        Assert.True(File.Exists(cached), $"{cached} is missing from the restored package");
         Assert.False(ElfVersionNeedPatcher.Inspect(File.ReadAllBytes(cached), what: cached).IsWeak, $"{cached} was modified");
     }
 
@@ -56,27 +55,5 @@ public sealed class TorchNativeFixTests(ITestOutputHelper output)
                 Assert.True(Math.Abs(c[i * n + j] - expected) <= 1e-4, $"c[{i},{j}] = {c[i * n + j]}, expected {expected}");
             }
         }
-    }
-
-    [TorchFact]
-    public void Matmul512_Throughput_IsReported()
-    {
-        const int n = 512;
-        using var a = TorchSharp.torch.rand(n, n);
-        using var b = TorchSharp.torch.rand(n, n);
-        for (int i = 0; i < 5; i++)
-            TorchSharp.torch.matmul(a, b).Dispose();
-        int reps = 0;
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        while (watch.Elapsed < TimeSpan.FromSeconds(1.5))
-        {
-            TorchSharp.torch.matmul(a, b).Dispose();
-            reps++;
-        }
-        double seconds = watch.Elapsed.TotalSeconds;
-        double gflops = 2.0 * n * n * n * reps / seconds / 1e9;
-        output.WriteLine($"512x512 float matmul: {reps} reps in {seconds:F2} s = {gflops:F1} GFLOP/s " +
-                         $"({TorchSharp.torch.get_num_threads()} torch threads)");
-        Assert.True(gflops > 1, $"implausibly slow: {gflops:F2} GFLOP/s");
     }
 }

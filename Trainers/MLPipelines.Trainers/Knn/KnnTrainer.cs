@@ -48,7 +48,19 @@ public sealed class KnnTrainer : IEstimator<KnnModel>
 
     /// <inheritdoc />
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
-        => OutputShapes.Multiclass(inputSchema, Options.LabelColumnName, Options.FeatureColumnName);
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        if (Options.SourceColumnName is { } column)
+        {
+            // Fit reads this column (see ReadSources), so the schema check rejects what Fit would.
+            var source = inputSchema.FirstOrDefault(c => c.Name == column);
+            if (source.Name is null)
+                throw new ArgumentException($"Source column '{column}' is not in the input schema.", nameof(inputSchema));
+            if (source.Kind != SchemaShape.Column.VectorKind.Scalar || source.ItemType is not TextDataViewType)
+                throw new ArgumentException($"Source column '{column}' must be text, but is {source.Kind} of {source.ItemType}.", nameof(inputSchema));
+        }
+        return OutputShapes.Multiclass(inputSchema, Options.LabelColumnName, Options.FeatureColumnName);
+    }
 
     private static string[] ReadSources(IDataView data, string column, int expected)
     {

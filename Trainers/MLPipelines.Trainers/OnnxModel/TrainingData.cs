@@ -42,7 +42,7 @@ internal sealed class TrainingData
     public static int FeatureDimension(DataViewSchema schema, string featureColumn)
     {
         var column = schema.GetColumnOrNull(featureColumn)
-            ?? throw new ArgumentException($"Feature column '{featureColumn}' is not in the data (columns: {string.Join(", ", schema.Select(c => c.Name))}).");
+            ?? throw new ArgumentException($"Feature column '{featureColumn}' is not in the data (columns: {string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => c.Name))}).");
         if (column.Type is not VectorDataViewType { ItemType: NumberDataViewType n } vector || n.RawType != typeof(float) || !vector.IsKnownSize)
             throw new ArgumentException(
                 $"Feature column '{featureColumn}' must be a known-size vector of Single (float), but is {column.Type}. " +

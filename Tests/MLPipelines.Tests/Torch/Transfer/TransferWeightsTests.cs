@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using MLPipelines.Data;
 using MLPipelines.Onnx;
+using MLPipelines.Testing;
 using MLPipelines.Tests.Onnx;
 using MLPipelines.Torch.Nets;
 using MLPipelines.Torch.Transfer;
@@ -19,32 +20,15 @@ public sealed class TransferWeightsTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    /// <summary>ResNet18.onnx copied to the test output by the NuGet package, or the NuGet cache; null when absent.</summary>
-    internal static string? FindMlNetModel(string file, out string reason)
-    {
-        string sub = file == "ResNet18.onnx" ? "ResNet18Onnx" : "ResNetPrepOnnx";
-        string[] candidates =
-        [
-            Path.Combine(AppContext.BaseDirectory, "DnnImageModels", sub, file),
-            Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages",
-                "microsoft.ml.dnnimagefeaturizer.resnet18", "0.23.1", "tools", "DnnImageModels", sub, file),
-        ];
-        reason = $"ML.NET's {file} (NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18) was not found at {string.Join(" or ", candidates)}.";
-        return candidates.FirstOrDefault(File.Exists);
-    }
+    // ML.NET's ResNet18.onnx and ResNetPreprocess.onnx: the test project's reference to Microsoft.ML.DnnImageFeaturizer.ResNet18
+    // copies them to the output folder, so they are always there (BackboneFiles throws, naming the package, if the build lost them).
 
     [TorchFact]
     public void MlNetResNet18_FeaturesMatchOnnxRuntime_OnRealImages()
     {
-        string? modelPath = FindMlNetModel("ResNet18.onnx", out string reason);
-        string? prepPath = FindMlNetModel("ResNetPreprocess.onnx", out string reason2);
-        if (modelPath is null || prepPath is null)
-        {
-            output.WriteLine("SKIPPED: " + (modelPath is null ? reason : reason2));
-            return;
-        }
-        string? cars = TestData.DatasetOrSkip("stanford-cars", output);
-        if (cars is null) return;
+        string modelPath = MLPipelines.Backbones.BackboneFiles.ResNet18Path;
+        string prepPath = MLPipelines.Backbones.BackboneFiles.ResNetPreprocessPath;
+        string cars = TestData.RequireDataset(StanfordCars.FolderName);
         var paths = Directory.GetFiles(Path.Combine(cars, "cars_train"), "*.jpg").Order(StringComparer.Ordinal).Take(4).ToList();
 
         var ml = new MLContext(1);
@@ -100,12 +84,7 @@ public sealed class TransferWeightsTests(ITestOutputHelper output) : IDisposable
     [TorchFact]
     public void MlNetResNet18_RejectsTorchvisionLayout()
     {
-        string? modelPath = FindMlNetModel("ResNet18.onnx", out string reason);
-        if (modelPath is null)
-        {
-            output.WriteLine("SKIPPED: " + reason);
-            return;
-        }
+        string modelPath = MLPipelines.Backbones.BackboneFiles.ResNet18Path;
         using var net = ResNet.ResNet18(10);
         var e = Assert.Throws<InvalidDataException>(() => PretrainedWeights.LoadMlNetResNet18(net, modelPath));
         Assert.Contains("[2, 2, 2, 3]", e.Message);
