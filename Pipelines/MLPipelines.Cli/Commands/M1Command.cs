@@ -71,8 +71,8 @@ internal sealed class M1Command : ICommand
         var summary = SeedRuns.Run(plan.Experiment, plan.Seeds, run =>
         {
             var options = plan.Options.Clone();
-            var epochs = options.Epochs ?? (plan.Experiment.Classes is { Count: 2 } ? Milestone1.BinaryDefaults().Epochs : Milestone1.MulticlassDefaults().Epochs);
-            var result = TrainingDisplay.Run($"m1 seed {run.Seed}", epochs, (progress, log) =>
+            // The bar's length guesses the task from --classes; the run decides it from the dataset's classes.
+            var result = TrainingDisplay.Run($"m1 seed {run.Seed}", options.EpochsFor(plan.Experiment.Classes is { Count: 2 }), (progress, log) =>
             {
                 options.Progress = progress;
                 return Milestone1.Run(run, options, log);

@@ -205,6 +205,7 @@ public static class ImageClassificationExperiment
         if (trained.BestEpoch is int best)
             metrics.Extra["best_epoch"] = best;
         metrics.Extra["wall_seconds"] = stopwatch.Elapsed.TotalSeconds;
+        metrics.Extra["peak_rss_mb"] = ProcessMemory.PeakResidentMegabytes();
         RunFolder.AddDetails(metrics, trained.Details);
 
         output.WriteMetrics(metrics);

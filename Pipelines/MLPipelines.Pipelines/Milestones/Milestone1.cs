@@ -71,6 +71,10 @@ public sealed class Milestone1Options
         return o;
     }
 
+    /// <summary>The number of epochs a task trains at most (for progress displays; <see cref="Resolve"/> decides the rest).</summary>
+    /// <param name="binary">Two classes.</param>
+    public int EpochsFor(bool binary) => Epochs ?? (binary ? Milestone1.BinaryDefaults() : Milestone1.MulticlassDefaults()).Epochs;
+
     /// <summary>A copy of these options.</summary>
     public Milestone1Options Clone()
     {

@@ -332,6 +332,7 @@ public static class Milestone3Knn
             ["chain_check_images"] = check,
             ["chain_check_agree"] = chainAgree,
             ["engine_onnx_agree"] = engineAgree,
+            ["peak_rss_mb"] = ProcessMemory.PeakResidentMegabytes(),
         });
         output.WriteMetrics(metrics);
         output.WritePredictions(csv);

@@ -40,6 +40,9 @@ public sealed class Milestone1Tests(ITestOutputHelper output) : IDisposable
             double samples = json.RootElement.GetProperty("train_count").GetInt32() * json.RootElement.GetProperty("epochs_run").GetInt32();
             double perSecond = json.RootElement.GetProperty("train_samples_per_second").GetDouble();
             Assert.True(perSecond * json.RootElement.GetProperty("train_seconds").GetDouble() >= samples * (1 - 1e-9), $"{perSecond} samples/s for {samples} samples");
+            // Peak resident memory of the process: at least the managed heap in use now, at most a plausible size.
+            double peak = json.RootElement.GetProperty("peak_rss_mb").GetDouble();
+            Assert.InRange(peak, GC.GetTotalMemory(false) / (1024.0 * 1024.0), 64 * 1024);
             var confusion = validation.GetProperty("confusion").EnumerateArray().Select(r => r.EnumerateArray().Sum(v => v.GetInt32())).ToArray();
             Assert.Equal([5, 5], confusion);
         }
