@@ -150,7 +150,7 @@ public static class ImageClassificationExperiment
         ArgumentNullException.ThrowIfNull(training);
         var run = options.Clone();
         run.Validate();
-        var output = new RunFolder(run.OutputDirectory);
+        using var output = new RunFolder(run.OutputDirectory);
         var ml = new MLContext(run.Seed);
         var classes = data.Classes;
         var binary = data.IsBinary;
@@ -211,6 +211,7 @@ public static class ImageClassificationExperiment
         output.WriteTrainingCurves(trained.History, trained.BestEpoch);
         output.WriteConfusion(validation, log);
         output.WritePredictions(validationRows);
+        output.Commit(run.Producer);
         return new ExperimentResult(metrics, validation, test, output.Directory, output.Files);
     }
 

@@ -12,6 +12,7 @@ using MLPipelines.Pipelines.Models;
 using MLPipelines.Pipelines.Reporting;
 using MLPipelines.Trainers;
 using MLPipelines.Trainers.Knn;
+using MLPipelines.IO;
 
 namespace MLPipelines.Pipelines.Milestones;
 
@@ -102,6 +103,7 @@ public static class Milestone3Knn
         var split = data.Split;
         log?.Report($"{data.Items.Count} images, {data.Classes.Count} classes; train {split.Train.Count}, validation {split.Validation.Count} (seed {run.Seed})");
 
+        using var outputLock = FolderLock.Acquire(run.OutputDirectory); // the whole grid: a second run into it fails at once
         Directory.CreateDirectory(run.OutputDirectory);
         string? temporary = null;
         try
@@ -151,18 +153,21 @@ public static class Milestone3Knn
                     string outDir = grid
                         ? Path.Combine(run.OutputDirectory, string.Create(CultureInfo.InvariantCulture, $"{metric.ToString().ToLowerInvariant()}-k{k}"))
                         : run.OutputDirectory;
-                    rows.Add(RunOne(shared, k, metric, new RunFolder(outDir)));
+                    using var folder = new RunFolder(outDir);
+                    rows.Add(RunOne(shared, k, metric, folder));
+                    folder.Commit("m3-knn");
                 }
             }
             string table = ResultsTable(rows, spec, imagesPerSecond);
             if (grid)
             {
-                var folder = new RunFolder(run.OutputDirectory);
+                using var folder = new RunFolder(run.OutputDirectory);
                 folder.WriteText("results.md", table);
                 var csv = new StringBuilder("k,metric,accuracy,macro_f1,test_accuracy,knn_ms_per_image,folder\n");
                 foreach (var r in rows)
                     csv.Append(CultureInfo.InvariantCulture, $"{r.K},{r.Metric.ToString().ToLowerInvariant()},{r.Accuracy:R},{r.MacroF1:R},{r.TestAccuracy:R},{r.MillisecondsPerImage:R},{Path.GetFileName(r.OutputDirectory)}\n");
                 folder.WriteText("results.csv", csv.ToString());
+                folder.Commit("m3-knn");
             }
             return new KnnExperimentResult(rows, dim, imagesPerSecond, features.CacheHits, table);
         }
