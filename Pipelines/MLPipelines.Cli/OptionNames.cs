@@ -39,6 +39,7 @@ internal static class OptionNames
         ["K"] = "--k",
         ["Metrics"] = "--metric",
         ["CacheDirectory"] = "--cache",
+        ["Backbone"] = "--backbone",
     };
 
     /// <summary>The message to show for <paramref name="error"/>: for an <see cref="ArgumentException"/> whose parameter is an option, without ".NET's (Parameter 'X')" and naming the option instead.</summary>

@@ -155,6 +155,8 @@ public static class ImageClassificationExperiment
         var classes = data.Classes;
         var binary = data.IsBinary;
         var split = data.Split;
+        foreach (var note in data.Notes)
+            log?.Report(note);
         log?.Report($"{data.Items.Count} images, {classes.Count} classes ({Abbreviate(classes)}); " +
                     $"train {split.Train.Count}, validation {split.Validation.Count}");
 

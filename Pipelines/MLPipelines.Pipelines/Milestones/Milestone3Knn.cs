@@ -101,6 +101,8 @@ public static class Milestone3Knn
         run.Grayscale = false;
         var data = ExperimentData.Load(run);
         var split = data.Split;
+        foreach (var note in data.Notes)
+            log?.Report(note);
         log?.Report($"{data.Items.Count} images, {data.Classes.Count} classes; train {split.Train.Count}, validation {split.Validation.Count} (seed {run.Seed})");
 
         using var outputLock = FolderLock.Acquire(run.OutputDirectory); // the whole grid: a second run into it fails at once
@@ -201,7 +203,23 @@ public static class Milestone3Knn
                 return BackboneSpec.MobileNetV2(ModelLocator.Find("mobilenetv2-12-int8.onnx", knn.ModelsFolder));
         }
         if (!File.Exists(name)) throw new FileNotFoundException($"Backbone '{name}' is neither resnet18, mobilenetv2 nor an existing .onnx/.zip file.", name);
-        if (name.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))
+        bool zip = name.EndsWith(".zip", StringComparison.OrdinalIgnoreCase);
+        if (!zip && !name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"Backbone '{name}' is not an .onnx network or an MLPipelines model .zip (nor resnet18 or mobilenetv2).", nameof(KnnExperimentOptions.Backbone));
+        try
+        {
+            return ResolveBackboneFile(knn, name, zip, workFolder, log, ref temporaryFile);
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or IndexOutOfRangeException or OverflowException or NotSupportedException
+                                      && !e.Message.Contains(name, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"Backbone '{name}' cannot be read as {(zip ? "a model zip" : "an ONNX model")}: {e.Message}", e);
+        }
+    }
+
+    private static BackboneSpec ResolveBackboneFile(KnnExperimentOptions knn, string name, bool zip, string workFolder, IProgress<string>? log, ref string? temporaryFile)
+    {
+        if (zip)
         {
             var card = ModelPackage.ReadCard(name);
             if (card.Grayscale) throw new ArgumentException($"'{name}' is a grayscale model; KNN embeddings need an RGB network (m3-transfer).", nameof(knn));
