@@ -45,6 +45,9 @@ public sealed class ImageFolderDataset
     /// <summary>All images, grouped by class in <see cref="Classes"/> order, paths sorted ordinally within a class.</summary>
     public IReadOnlyList<ImageItem> Items { get; }
 
+    /// <summary>Gets what the reader decided that a user should know (e.g. "the CSV covers 3 of 196 classes; training on those 3"); empty for most datasets.</summary>
+    public IReadOnlyList<string> Notes { get; private init; } = [];
+
     /// <summary>Number of images per class.</summary>
     public IReadOnlyDictionary<string, int> CountsByClass { get; }
 
@@ -69,7 +72,8 @@ public sealed class ImageFolderDataset
     /// <param name="items">Images whose labels are all in <paramref name="classes"/>; they are grouped by class in class order (stable).</param>
     /// <returns>The dataset.</returns>
     /// <exception cref="ArgumentException">A class is listed twice, or an item's label is not a class.</exception>
-    public static ImageFolderDataset FromItems(string root, IReadOnlyList<string> classes, IEnumerable<ImageItem> items)
+    /// <param name="notes">What the reader decided that a user should know (e.g. classes left out); may be null.</param>
+    public static ImageFolderDataset FromItems(string root, IReadOnlyList<string> classes, IEnumerable<ImageItem> items, IReadOnlyList<string>? notes = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(root);
         ArgumentNullException.ThrowIfNull(classes);
@@ -88,7 +92,7 @@ public sealed class ImageFolderDataset
         }
         var ordered = list.Select((it, i) => (it, i)).OrderBy(p => index[p.it.Label]).ThenBy(p => p.i).Select(p => p.it).ToList();
         string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
-        return new ImageFolderDataset(full, classes.ToList().AsReadOnly(), ordered.AsReadOnly());
+        return new ImageFolderDataset(full, classes.ToList().AsReadOnly(), ordered.AsReadOnly()) { Notes = notes ?? [] };
     }
 
     /// <summary>Scans an image-folder dataset.</summary>

@@ -58,9 +58,20 @@ public static class StanfordCars
 
         var classNames = ReadNames(names);
         var items = ReadAnnotations(annotations, images, classNames);
-        var all = ImageFolderDataset.FromItems(root, classNames, items);
         if (classes is null)
-            return all;
+        {
+            // A CSV that covers only some of names.csv's classes trains on the classes it has: a K-way model with
+            // classes that have no image cannot predict them, and its macro metrics would average empty classes.
+            var present = items.Select(i => i.Label).ToHashSet(StringComparer.Ordinal);
+            var used = classNames.Where(present.Contains).ToList();
+            if (used.Count < 2)
+                throw new InvalidDataException($"{annotations} has images of {used.Count} class{(used.Count == 1 ? "" : "es")} only; at least two are needed.");
+            var notes = used.Count < classNames.Count
+                ? new[] { $"{annotations} covers {used.Count} of the {classNames.Count} classes in {names}; training on those {used.Count} only." }
+                : [];
+            return ImageFolderDataset.FromItems(root, used, items, notes);
+        }
+        var all = ImageFolderDataset.FromItems(root, classNames, items);
         var wanted = classes.ToList();
         if (wanted.Count == 0)
             throw new ArgumentException("The list of classes is empty.", nameof(classes));
@@ -115,14 +126,28 @@ public static class StanfordCars
         var lines = File.ReadAllLines(path);
         var items = new List<ImageItem>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
+        // Columns by header name when the first line is a header (any order); else the documented order.
+        int nameColumn = 0, labelColumn = 5, columns = 6;
         for (int i = 0; i < lines.Length; i++)
         {
             string line = lines[i].TrimEnd('\r');
             if (line.Length == 0) continue;
-            if (i == 0 && line.StartsWith("image_name", StringComparison.OrdinalIgnoreCase)) continue;
             var fields = line.Split(',');
-            if (fields.Length != 6)
-                throw new InvalidDataException($"{path}, line {i + 1}: expected 6 fields (image_name,x_min,y_min,x_max,y_max,label), got {fields.Length}: '{line}'.");
+            if (items.Count == 0 && i == FirstNonEmpty(lines) && fields.Any(f => HeaderNames.Contains(Unquote(f.Trim()))))
+            {
+                var header = fields.Select(f => Unquote(f.Trim()).ToLowerInvariant()).ToList();
+                nameColumn = header.IndexOf("image_name");
+                labelColumn = header.IndexOf("label");
+                if (nameColumn < 0 || labelColumn < 0)
+                    throw new InvalidDataException($"{path}, line {i + 1}: the header '{line}' has no {(nameColumn < 0 ? "image_name" : "label")} column (expected image_name,x_min,y_min,x_max,y_max,label in any order).");
+                if (header.Distinct().Count() != header.Count)
+                    throw new InvalidDataException($"{path}, line {i + 1}: the header '{line}' repeats a column name.");
+                columns = header.Count;
+                continue;
+            }
+            if (fields.Length != columns)
+                throw new InvalidDataException($"{path}, line {i + 1}: expected {columns} fields (image_name,x_min,y_min,x_max,y_max,label), got {fields.Length}: '{line}'.");
+            fields = [fields[nameColumn], .. fields.Where((_, k) => k != nameColumn && k != labelColumn), fields[labelColumn]];
             string name = Unquote(fields[0].Trim());
             if (name.Length == 0 || name.Contains('/', StringComparison.Ordinal) || name.Contains('\\', StringComparison.Ordinal) || name is "." or "..")
                 throw new InvalidDataException($"{path}, line {i + 1}: invalid image name '{name}'.");
@@ -140,6 +165,15 @@ public static class StanfordCars
         if (items.Count == 0)
             throw new InvalidDataException($"{path} lists no images.");
         return items;
+    }
+
+    private static readonly HashSet<string> HeaderNames = new(["image_name", "x_min", "y_min", "x_max", "y_max", "label"], StringComparer.OrdinalIgnoreCase);
+
+    private static int FirstNonEmpty(string[] lines)
+    {
+        for (int i = 0; i < lines.Length; i++)
+            if (lines[i].TrimEnd('\r').Length > 0) return i;
+        return -1;
     }
 
     private static string Unquote(string s) =>

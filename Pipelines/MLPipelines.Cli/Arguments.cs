@@ -83,6 +83,9 @@ internal sealed class Arguments
             return fallback;
         if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) || !double.IsFinite(v))
             throw new UsageException($"Option {name} must be a number, got '{s}'.");
+        // Every number ends up in single-precision tensors or weights: a double beyond float's range overflows there.
+        if (Math.Abs(v) > float.MaxValue || (v != 0 && Math.Abs(v) < float.Epsilon))
+            throw new UsageException($"Option {name} must be a number within single-precision range (about 1.4e-45 to 3.4e38 in magnitude, or 0), got '{s}'.");
         return v;
     }
 

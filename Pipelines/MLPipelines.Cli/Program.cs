@@ -55,7 +55,7 @@ internal static class Program
         catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or UnauthorizedAccessException
                                       or InvalidOperationException or FormatException or HttpRequestException)
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {e.Message}");
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {OptionNames.Describe(e)}");
             if (Environment.GetEnvironmentVariable("MLPIPELINES_DEBUG") == "1")
                 AnsiConsole.WriteException(e);
             return 1;

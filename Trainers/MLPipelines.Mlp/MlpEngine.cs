@@ -157,6 +157,7 @@ public sealed class MlpEngine
             double epochTrainSeconds = Stopwatch.GetElapsedTime(epochStart, trainedAt).TotalSeconds;
             var record = new EpochRecord(epoch + 1, lossSum / n, (double)correct / n, valLoss, valAcc, lr, Stopwatch.GetElapsedTime(epochStart).TotalSeconds,
                 epochTrainSeconds > 0 ? n / epochTrainSeconds : 0);
+            DivergenceGuard.Check(epoch + 1, record.TrainLoss, lr);
             records.Add(record);
             progress?.Report(record);
             bestEpoch = epoch + 1;

@@ -41,7 +41,7 @@ internal sealed class M1Command : ICommand
         {
             DataRoot = args.String("--data"),
             Classes = args.Classes("6,8"),
-            ImageSize = args.Int("--image-size", 28, 4, 1024),
+            ImageSize = OptionValidators.MlpImageSize(args, 28),
             Standardize = !args.Flag("--no-standardize"),
             ValidationFraction = OptionValidators.ValidationFraction(args),
             TestData = args.String("--test-data"),

@@ -55,7 +55,7 @@ internal sealed class M2Command : ICommand
         {
             DataRoot = args.String("--data"),
             Classes = classes,
-            ImageSize = args.Int("--image-size", 28, 4, 1024),
+            ImageSize = MlpImageSize(args, 28),
             Standardize = !args.Flag("--no-standardize"),
             ValidationFraction = ValidationFraction(args),
             TestData = args.String("--test-data"),

@@ -81,7 +81,7 @@ internal sealed class M3TransferCommand : ICommand
             Weights = args.String("--weights"),
             Epochs = args.Int("--epochs", 10, 1),
             BatchSize = args.Int("--batch-size", 32, 2),
-            LearningRate = args.Double("--lr", 1e-3),
+            LearningRate = OptionValidators.Positive(args, "--lr", 1e-3),
             StepSize = args.Int("--step-size", 7, 1),
             Schedule = (args.String("--schedule") ?? "step").ToLowerInvariant() switch
             {

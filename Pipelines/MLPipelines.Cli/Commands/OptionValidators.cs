@@ -14,6 +14,20 @@ internal static class OptionValidators
         return v;
     }
 
+    /// <summary>Largest --image-size an MLP takes: the first layer holds (size² × channels) × width weights, and 128 px is already 16,384 inputs.</summary>
+    internal const int MaxMlpImageSize = 128;
+
+    /// <summary>--image-size for the MLP milestones (m1, m2): 4 to <see cref="MaxMlpImageSize"/> pixels.</summary>
+    internal static int MlpImageSize(Arguments args, int fallback)
+    {
+        var text = args.String("--image-size");
+        var size = args.Int("--image-size", fallback, 4, 100_000);
+        if (size > MaxMlpImageSize)
+            throw new UsageException($"--image-size {text} is too large for an MLP (at most {MaxMlpImageSize}: every pixel is an input of the first layer, " +
+                                     $"so {size} px means {(long)size * size:N0} inputs per image and minutes of decoding); use m3-cnn for large images.");
+        return size;
+    }
+
     internal static double Positive(Arguments args, string name, double fallback)
     {
         var v = args.Double(name, fallback);

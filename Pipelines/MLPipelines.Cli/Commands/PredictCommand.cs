@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using MLPipelines.Pipelines.Models;
-using Spectre.Console;
 
 namespace MLPipelines.Cli.Commands;
 
@@ -15,13 +14,16 @@ internal sealed class PredictCommand : ICommand
     public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--json" };
 
     public string Usage => """
-        mlpipelines predict --model model.zip FILE... [--json]
+        mlpipelines predict --model model.zip|RUN_DIR FILE... [--json]
 
-        Prints the predicted class and its probability for each file. FILE is an image (.jpg, .png, .bmp, ...)
-        or a .npy array of pixel levels (0-255 or 0-1; float32, float64, uint8 or int64). A grayscale model
-        trained at image size S reads S*S values per image: (S, S), (S*S,), (N, S, S) or (N, S*S) (e.g. 28:
-        784 values, the course's unseen-example format for m1/m2); an RGB model (m3-cnn) reads 3*S*S values
-        per image, channels first (all R, then G, then B): (3, S, S), (N, 3, S, S) or (N, 3*S*S).
+        Prints the predicted class and its probability for each file. --model is a model zip or a finished run
+        folder (its model.zip). FILE is an image (.jpg, .png, .bmp, ...) or a .npy array of pixel levels (0-255 or
+        0-1; float32, float64, uint8 or int64). A grayscale model trained at image size S reads S*S values per image:
+        (S, S), (S*S,), (N, S, S) or (N, S*S) (e.g. 28: 784 values, the course's unseen-example format for m1/m2); an
+        RGB model (m3-cnn, m3-transfer; m3-knn at 224) reads 3*S*S values per image, channels first (3, S, S) or
+        channels last (S, S, 3) as numpy/PIL give, with an optional leading batch dimension N, or flat rows (3*S*S,)
+        channels first; other shapes are refused with the layouts the model wants. Every good file is answered; each
+        file that cannot be scored is reported on stderr, and the exit code is then 1.
         """;
 
     public int Run(Arguments args)
@@ -32,17 +34,25 @@ internal sealed class PredictCommand : ICommand
         if (args.Positionals.Count == 0)
             throw new UsageException("Give at least one image or .npy file.");
         var predictor = ImageModelPredictor.Load(model);
-        var predictions = predictor.Predict(args.Positionals);
+        var outcomes = predictor.PredictEach(args.Positionals);
+        var predictions = outcomes.SelectMany(o => o.Predictions).ToList();
         if (json)
         {
             Console.Out.WriteLine(JsonSerializer.Serialize(predictions.Select(p => new { file = p.File, row = p.Row, label = p.Label, probability = p.Probability })));
-            return 0;
         }
-        foreach (var p in predictions)
+        else
         {
-            var where = p.Row is int r ? $"{p.File}[{r}]" : p.File;
-            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{where}\t{p.Label}\t{p.Probability:F4}"));
+            foreach (var p in predictions)
+            {
+                var where = p.Row is int r ? $"{p.File}[{r}]" : p.File;
+                Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{where}\t{p.Label}\t{p.Probability:F4}"));
+            }
         }
-        return 0;
+        var failed = outcomes.Where(o => o.Error is not null).ToList();
+        foreach (var f in failed)
+            Console.Error.WriteLine($"error: {f.Error}");
+        if (failed.Count > 0)
+            Console.Error.WriteLine($"{failed.Count} of {outcomes.Count} files could not be scored.");
+        return failed.Count > 0 ? 1 : 0;
     }
 }

@@ -31,7 +31,7 @@ internal sealed class SweepCommand : ICommand
             Enum.TryParse<TorchOptimizerKind>(s, ignoreCase: true, out var v) && Enum.IsDefined(v) ? v : (TorchOptimizerKind?)null,
             "adam, sgd or adamw");
         var rates = List(args.Take("--lr"), "--lr", "0.001", s =>
-            double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0 && double.IsFinite(v) ? v : (double?)null,
+            double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v > 0 && v <= float.MaxValue ? v : (double?)null,
             "positive numbers");
         var batches = List(args.Take("--batch-size"), "--batch-size", "64", s =>
             int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : (int?)null,

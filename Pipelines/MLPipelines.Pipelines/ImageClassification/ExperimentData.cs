@@ -33,6 +33,9 @@ public sealed class ExperimentData
     /// <summary>Gets the class names in label order (index 1 is the positive class when there are two).</summary>
     public IReadOnlyList<string> Classes { get; }
 
+    /// <summary>Gets what the dataset reader decided that a user should know (e.g. classes of names.csv without images, left out).</summary>
+    public IReadOnlyList<string> Notes { get; private set; } = [];
+
     /// <summary>Gets a value indicating whether the task has two classes (Boolean labels, binary trainers).</summary>
     public bool IsBinary => Classes.Count == 2;
 
@@ -60,7 +63,9 @@ public sealed class ExperimentData
             : DatasetLocator.ResolveDataset(options.Dataset, options.DataRoot);
         var loader = LoaderOf(options);
         var dataset = loader(folder, options.Classes is { Count: > 0 } c ? c : null);
-        return FromItems(options, folder, dataset.Items, dataset.Classes);
+        var data = FromItems(options, folder, dataset.Items, dataset.Classes);
+        data.Notes = dataset.Notes;
+        return data;
     }
 
     /// <summary>Builds the experiment's data from images that are already listed (e.g. by a custom loader).</summary>

@@ -150,11 +150,13 @@ public static class ImageClassificationExperiment
         ArgumentNullException.ThrowIfNull(training);
         var run = options.Clone();
         run.Validate();
-        var output = new RunFolder(run.OutputDirectory);
+        using var output = new RunFolder(run.OutputDirectory);
         var ml = new MLContext(run.Seed);
         var classes = data.Classes;
         var binary = data.IsBinary;
         var split = data.Split;
+        foreach (var note in data.Notes)
+            log?.Report(note);
         log?.Report($"{data.Items.Count} images, {classes.Count} classes ({Abbreviate(classes)}); " +
                     $"train {split.Train.Count}, validation {split.Validation.Count}");
 
@@ -212,6 +214,7 @@ public static class ImageClassificationExperiment
         output.WriteTrainingCurves(trained.History, trained.BestEpoch);
         output.WriteConfusion(validation, log);
         output.WritePredictions(validationRows);
+        output.Commit(run.Producer);
         return new ExperimentResult(metrics, validation, test, output.Directory, output.Files);
     }
 

@@ -11,9 +11,13 @@ namespace MLPipelines.Pipelines.ImageClassification;
 /// <summary>
 /// The one writer of a run folder (model.zip with its model card, metrics.json, training curves, confusion matrix,
 /// predictions.csv and any extra report). Every milestone writes its outputs through it, so what a run folder holds
-/// and how each file is written (atomically, through <see cref="AtomicFile"/>) is decided in one place.
+/// and how it is written is decided in one place: the folder is locked for the run (a second run into it fails at
+/// once naming the holder's process id), every file goes into a staging folder beside it, and <see cref="Commit"/>
+/// writes <c>run-manifest.json</c> last and swaps the whole set in atomically (<see cref="StagedFolder"/>). A run
+/// that fails or is killed before <see cref="Commit"/> leaves the previous run untouched; one disposed without it
+/// deletes its staging folder.
 /// </summary>
-public sealed class RunFolder
+public sealed class RunFolder : IDisposable
 {
     /// <summary>File name of the saved model.</summary>
     public const string ModelFileName = "model.zip";
@@ -24,28 +28,44 @@ public sealed class RunFolder
     /// <summary>Classes above which the confusion-matrix heatmap is replaced by most-confused.csv (a 196 × 196 heatmap is unreadable).</summary>
     public const int MaxHeatmapClasses = 50;
 
-    private readonly List<string> _files = [];
+    private readonly List<string> _names = [];
+    private readonly StagedFolder _staged;
 
-    /// <summary>Creates the folder (and its parents) when missing.</summary>
+    /// <summary>Locks the folder (creating its parents when missing) and opens an empty staging folder beside it.</summary>
     /// <param name="directory">The run folder.</param>
+    /// <exception cref="IOException">The folder is an existing file, is used by another run (the message names its process id), or cannot be written.</exception>
     public RunFolder(string directory)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         if (File.Exists(directory))
             throw new IOException($"Output folder '{directory}' is an existing file (option --out).");
-        System.IO.Directory.CreateDirectory(directory);
+        _staged = new StagedFolder(directory);
         Directory = directory;
     }
 
     /// <summary>Gets the folder.</summary>
     public string Directory { get; }
 
-    /// <summary>Gets the paths written so far, in order.</summary>
-    public IReadOnlyList<string> Files => _files;
+    /// <summary>Gets the final paths of the files written so far, in order (they exist once <see cref="Commit"/> has run).</summary>
+    public IReadOnlyList<string> Files => _names.Select(n => System.IO.Path.Combine(Directory, n)).ToList();
 
-    /// <summary>Gets the path of <paramref name="fileName"/> inside the folder.</summary>
+    /// <summary>Whether the run has been committed.</summary>
+    public bool IsCommitted => _staged.IsCommitted;
+
+    /// <summary>Gets the path to write <paramref name="fileName"/> to (inside the staging folder until <see cref="Commit"/>).</summary>
     /// <param name="fileName">A file name.</param>
-    public string PathOf(string fileName) => System.IO.Path.Combine(Directory, fileName);
+    public string PathOf(string fileName) => System.IO.Path.Combine(_staged.Staging, fileName);
+
+    /// <summary>Commits every file written so far as one set (manifest last, atomic swap) and releases the folder.</summary>
+    /// <param name="producer">The command that wrote the run, recorded in the manifest; may be null.</param>
+    public void Commit(string? producer = null)
+    {
+        _staged.Commit(producer is null ? null : new Dictionary<string, string> { ["producer"] = producer });
+        _staged.Dispose();
+    }
+
+    /// <summary>Releases the folder; without <see cref="Commit"/>, the staged files are deleted and the previous run stays.</summary>
+    public void Dispose() => _staged.Dispose();
 
     /// <summary>Saves the model chain and its card as model.zip.</summary>
     /// <param name="ml">The context that fitted the model.</param>
@@ -126,7 +146,12 @@ public sealed class RunFolder
     /// <param name="path">The path written.</param>
     public string Add(string path)
     {
-        _files.Add(path);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var name = System.IO.Path.GetFileName(path);
+        if (!string.Equals(System.IO.Path.GetFullPath(PathOf(name)), System.IO.Path.GetFullPath(path), StringComparison.Ordinal))
+            throw new ArgumentException($"'{path}' is not inside the run's staging folder; write it to PathOf(\"{name}\").", nameof(path));
+        if (!_names.Contains(name, StringComparer.Ordinal))
+            _names.Add(name);
         return path;
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MLPipelines.IO;
 
 namespace MLPipelines.Pipelines.ImageClassification;
 
@@ -44,6 +45,8 @@ public static class SeedRuns
         ArgumentNullException.ThrowIfNull(run);
         Validate(seeds);
         var results = new List<ExperimentResult>();
+        // One lock for every seed: a second run into the same --out fails at once, not at its first seed folder.
+        using var outputLock = FolderLock.Acquire(experiment.OutputDirectory);
         foreach (var seed in seeds)
         {
             var options = experiment.Clone();

@@ -69,6 +69,7 @@ public static class Milestone2Sweep
             throw new ArgumentException("The sweep has no combinations.", nameof(points));
         runOne ??= (_, e, o) => Milestone2.Run(e, o);
         var runs = new List<RunSummary>();
+        using var outputLock = FolderLock.Acquire(outputDirectory); // the whole sweep: a second sweep into it fails at once
         foreach (var point in points)
         {
             var run = experiment.Clone();
@@ -92,7 +93,7 @@ public static class Milestone2Sweep
     {
         ArgumentNullException.ThrowIfNull(runs);
         var best = RunComparison.Best(runs);
-        var folder = new RunFolder(outputDirectory);
+        using var folder = new RunFolder(outputDirectory);
         var b = runs[best];
         var text = $"# {title}\n\n" + RunComparison.ToMarkdown(runs, best) +
                    string.Create(CultureInfo.InvariantCulture,
@@ -113,7 +114,7 @@ public static class Milestone2Sweep
             });
             folder.Add(copy);
         }
-        var files = folder.Files.ToList();
-        return files;
+        folder.Commit("sweep");
+        return folder.Files.ToList();
     }
 }

@@ -12,6 +12,7 @@ using MLPipelines.Pipelines.Models;
 using MLPipelines.Pipelines.Reporting;
 using MLPipelines.Trainers;
 using MLPipelines.Trainers.Knn;
+using MLPipelines.IO;
 
 namespace MLPipelines.Pipelines.Milestones;
 
@@ -100,8 +101,11 @@ public static class Milestone3Knn
         run.Grayscale = false;
         var data = ExperimentData.Load(run);
         var split = data.Split;
+        foreach (var note in data.Notes)
+            log?.Report(note);
         log?.Report($"{data.Items.Count} images, {data.Classes.Count} classes; train {split.Train.Count}, validation {split.Validation.Count} (seed {run.Seed})");
 
+        using var outputLock = FolderLock.Acquire(run.OutputDirectory); // the whole grid: a second run into it fails at once
         Directory.CreateDirectory(run.OutputDirectory);
         string? temporary = null;
         try
@@ -151,18 +155,21 @@ public static class Milestone3Knn
                     string outDir = grid
                         ? Path.Combine(run.OutputDirectory, string.Create(CultureInfo.InvariantCulture, $"{metric.ToString().ToLowerInvariant()}-k{k}"))
                         : run.OutputDirectory;
-                    rows.Add(RunOne(shared, k, metric, new RunFolder(outDir)));
+                    using var folder = new RunFolder(outDir);
+                    rows.Add(RunOne(shared, k, metric, folder));
+                    folder.Commit("m3-knn");
                 }
             }
             string table = ResultsTable(rows, spec, imagesPerSecond);
             if (grid)
             {
-                var folder = new RunFolder(run.OutputDirectory);
+                using var folder = new RunFolder(run.OutputDirectory);
                 folder.WriteText("results.md", table);
                 var csv = new StringBuilder("k,metric,accuracy,macro_f1,test_accuracy,knn_ms_per_image,folder\n");
                 foreach (var r in rows)
                     csv.Append(CultureInfo.InvariantCulture, $"{r.K},{r.Metric.ToString().ToLowerInvariant()},{r.Accuracy:R},{r.MacroF1:R},{r.TestAccuracy:R},{r.MillisecondsPerImage:R},{Path.GetFileName(r.OutputDirectory)}\n");
                 folder.WriteText("results.csv", csv.ToString());
+                folder.Commit("m3-knn");
             }
             return new KnnExperimentResult(rows, dim, imagesPerSecond, features.CacheHits, table);
         }
@@ -196,7 +203,23 @@ public static class Milestone3Knn
                 return BackboneSpec.MobileNetV2(ModelLocator.Find("mobilenetv2-12-int8.onnx", knn.ModelsFolder));
         }
         if (!File.Exists(name)) throw new FileNotFoundException($"Backbone '{name}' is neither resnet18, mobilenetv2 nor an existing .onnx/.zip file.", name);
-        if (name.EndsWith(".zip", StringComparison.OrdinalIgnoreCase))
+        bool zip = name.EndsWith(".zip", StringComparison.OrdinalIgnoreCase);
+        if (!zip && !name.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"Backbone '{name}' is not an .onnx network or an MLPipelines model .zip (nor resnet18 or mobilenetv2).", nameof(KnnExperimentOptions.Backbone));
+        try
+        {
+            return ResolveBackboneFile(knn, name, zip, workFolder, log, ref temporaryFile);
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or IndexOutOfRangeException or OverflowException or NotSupportedException
+                                      && !e.Message.Contains(name, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"Backbone '{name}' cannot be read as {(zip ? "a model zip" : "an ONNX model")}: {e.Message}", e);
+        }
+    }
+
+    private static BackboneSpec ResolveBackboneFile(KnnExperimentOptions knn, string name, bool zip, string workFolder, IProgress<string>? log, ref string? temporaryFile)
+    {
+        if (zip)
         {
             var card = ModelPackage.ReadCard(name);
             if (card.Grayscale) throw new ArgumentException($"'{name}' is a grayscale model; KNN embeddings need an RGB network (m3-transfer).", nameof(knn));

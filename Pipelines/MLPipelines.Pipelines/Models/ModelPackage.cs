@@ -86,7 +86,13 @@ public static class ModelPackage
         AtomicFile.WriteAllBytes(path, buffer.ToArray());
     }
 
-    /// <summary>Reads the card of a model zip; throws naming the file when it has none.</summary>
+    /// <summary>Largest card entry read (a card is a few hundred bytes; 196 class names are a few kilobytes).</summary>
+    public const int MaxCardBytes = 4 << 20;
+
+    /// <summary>Reads and checks the card of a model zip.</summary>
+    /// <param name="path">The model zip.</param>
+    /// <exception cref="FileNotFoundException">No such file.</exception>
+    /// <exception cref="InvalidDataException">Not a zip, no card, or a damaged card (not JSON, wrong types, no classes, an impossible image size); the message names the zip.</exception>
     public static ModelCard ReadCard(string path)
     {
         if (!File.Exists(path))
@@ -96,13 +102,35 @@ public static class ModelPackage
             using var zip = ZipFile.OpenRead(path);
             var entry = zip.GetEntry(CardEntry)
                 ?? throw new InvalidDataException($"Model file '{path}' has no {CardEntry}; it was not written by MLPipelines.");
+            if (entry.Length > MaxCardBytes)
+                throw new InvalidDataException($"Model file '{path}': {CardEntry} is {entry.Length} bytes (at most {MaxCardBytes}).");
             using var stream = entry.Open();
-            return JsonSerializer.Deserialize<ModelCard>(stream, JsonOptions)
+            var card = JsonSerializer.Deserialize<ModelCard>(stream, JsonOptions)
                 ?? throw new InvalidDataException($"Model file '{path}': empty {CardEntry}.");
+            Check(card, path);
+            return card;
         }
         catch (InvalidDataException e) when (!e.Message.Contains(path, StringComparison.Ordinal))
         {
             throw new InvalidDataException($"Model file '{path}' is not a valid model zip: {e.Message}", e);
         }
+        catch (Exception e) when (e is JsonException or NotSupportedException or ArgumentException or IOException and not FileNotFoundException)
+        {
+            throw new InvalidDataException($"Model file '{path}' has a damaged {CardEntry}: {e.Message}", e);
+        }
+    }
+
+    private static void Check(ModelCard card, string path)
+    {
+        string? problem =
+            card.Task is not ("binary" or "multiclass") ? $"task '{card.Task}' is not binary or multiclass"
+            : card.Classes is null || card.Classes.Length < 2 ? "it lists fewer than 2 classes"
+            : card.Classes.Any(string.IsNullOrEmpty) ? "a class name is empty"
+            : card.Task == "binary" && card.Classes.Length != 2 ? $"a binary task lists {card.Classes.Length} classes"
+            : card.ImageSize is < 1 or > 8192 ? $"image_size {card.ImageSize} is not in 1-8192"
+            : string.IsNullOrEmpty(card.FeatureColumn) || string.IsNullOrEmpty(card.ImagePathColumn) ? "a column name is empty"
+            : null;
+        if (problem is not null)
+            throw new InvalidDataException($"Model file '{path}' has a damaged {CardEntry}: {problem}.");
     }
 }

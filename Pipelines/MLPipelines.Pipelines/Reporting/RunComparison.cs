@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using MLPipelines.IO;
 
 namespace MLPipelines.Pipelines.Reporting;
 
@@ -31,7 +32,7 @@ public sealed record RunSummary(string Name, string Directory, MetricsDocument M
     /// <param name="runDirectory">The run folder (or its metrics.json).</param>
     /// <param name="name">Run name; null for the folder name.</param>
     /// <exception cref="FileNotFoundException">The folder has no metrics.json (the message names it).</exception>
-    /// <exception cref="InvalidDataException">metrics.json is not a metrics document (the message names it).</exception>
+    /// <exception cref="InvalidDataException">metrics.json is not a metrics document, or the folder's run-manifest.json does not match its files (the message names it).</exception>
     public static RunSummary Read(string runDirectory, string? name = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(runDirectory);
@@ -40,6 +41,8 @@ public sealed record RunSummary(string Name, string Directory, MetricsDocument M
         var folder = File.Exists(full) ? Path.GetDirectoryName(full)! : full;
         if (!File.Exists(file))
             throw new FileNotFoundException($"Run '{runDirectory}' has no {MetricsJson.FileName} ('{file}' does not exist); is it a finished run folder?", file);
+        if (StagedFolder.Inspect(folder, out var problem) == FolderState.Incomplete)
+            throw new InvalidDataException($"Run '{runDirectory}' is not a finished run: {problem}");
         MetricsDocument metrics;
         try
         {

@@ -195,7 +195,8 @@ internal ref struct ProtoReader
             return false;
         }
         ulong tag = ReadVarint();
-        field = checked((int)(tag >> 3));
+        if (tag >> 3 > int.MaxValue) throw new InvalidDataException($"Invalid protobuf field number {tag >> 3} at offset {_pos} (a damaged file).");
+        field = (int)(tag >> 3);
         type = (WireType)(tag & 7);
         if (field == 0) throw new InvalidDataException($"Invalid protobuf field number 0 at offset {_pos}.");
         return true;

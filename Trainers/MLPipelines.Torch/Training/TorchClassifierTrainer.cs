@@ -16,8 +16,9 @@ namespace MLPipelines.Torch.Training;
 /// <para>
 /// The whole dataset lives on the device as one tensor; each batch is gathered with <c>index_select</c> from a
 /// shuffled index tensor, inside its own <c>torch.NewDisposeScope()</c>. Training runs in <c>train()</c> mode,
-/// validation in <c>eval()</c> mode under <c>torch.no_grad()</c>. A final batch of a single row is skipped (batch
-/// normalisation cannot train on one row); shuffling puts a different row there each epoch.
+/// validation in <c>eval()</c> mode under <c>torch.no_grad()</c>. A final batch of a single row joins the previous
+/// batch (batch normalisation cannot train on one row), so every row trains every epoch; BatchSize 1 with batch
+/// normalisation is refused. After every epoch <see cref="DivergenceGuard"/> stops a diverging run.
 /// </para>
 /// <para>
 /// Determinism: <c>torch.random.manual_seed(Seed)</c> runs before the module factory, and every epoch reseeds
@@ -95,6 +96,7 @@ public sealed class TorchClassifierTrainer
             // Every parameter goes to the optimiser; frozen ones get no gradient and are skipped by its step.
             if (!module.parameters().Any())
                 throw new ArgumentException("The module has no parameters to train.", nameof(train));
+            CheckBatchSize(module, train.Count);
             var optimizer = CreateOptimizer(module, backbone);
             toDispose.Add(optimizer);
             var scheduler = CreateScheduler(optimizer);
@@ -137,6 +139,7 @@ public sealed class TorchClassifierTrainer
                 var (loss, accuracy, rows, seconds) = TrainEpoch(module, optimizer, train, xTrain, yTrain, epoch, maxLabel, classCount, device, cancellationToken);
                 trainPassSeconds += seconds;
                 trainRows += rows;
+                DivergenceGuard.Check(epoch, loss, lr);
 
                 double? valLoss = null, valAccuracy = null;
                 if (xVal is not null)
@@ -248,6 +251,23 @@ public sealed class TorchClassifierTrainer
             throw new ArgumentException("Augmentation needs image rows (an image shape [C, H, W]).", nameof(TorchTrainingSettings.Augmentation));
     }
 
+    /// <summary>
+    /// Batch normalisation cannot train on one row (its batch variance is zero): with BatchSize 1 and a BatchNorm layer
+    /// training is refused; with a larger BatchSize whose last batch would hold one row, that row joins the previous
+    /// batch (every row still trains every epoch), and the log says so.
+    /// </summary>
+    private void CheckBatchSize(nn.Module<Tensor, Tensor> module, int rows)
+    {
+        var o = Options;
+        bool batchNorm = module.modules().Any(m => m.GetType().Name.StartsWith("BatchNorm", StringComparison.Ordinal));
+        if (o.BatchSize == 1 && batchNorm && rows > 1)
+            throw new ArgumentException(
+                "BatchSize 1 cannot train this network: its batch normalisation layers need at least 2 rows per batch; use a BatchSize of 2 or more.",
+                nameof(TorchTrainingSettings.BatchSize));
+        if (o.BatchSize > 1 && rows > 1 && rows % o.BatchSize == 1)
+            o.Log?.Report($"{rows} training rows with BatchSize {o.BatchSize}: the last batch would hold one row, so it joins the previous batch ({o.BatchSize + 1} rows).");
+    }
+
     private (double Loss, double Accuracy, long Rows, double Seconds) TrainEpoch(
         nn.Module<Tensor, Tensor> module, optim.Optimizer optimizer, TorchDataset train, Tensor x, Tensor y,
         int epoch, int maxLabel, int? classCount, Device device, CancellationToken cancellationToken)
@@ -269,12 +289,12 @@ public sealed class TorchClassifierTrainer
         using var lossSum = torch.zeros(1, ScalarType.Float64, device);
         using var correct = torch.zeros(1, ScalarType.Int64, device);
         long rows = 0;
-        for (int start = 0; start < n; start += o.BatchSize)
+        for (int start = 0, count; start < n; start += count)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            int count = Math.Min(o.BatchSize, n - start);
-            if (count == 1 && n > 1)
-                break;
+            count = Math.Min(o.BatchSize, n - start);
+            if (o.BatchSize > 1 && n - start - count == 1)
+                count++; // a trailing one-row batch joins this one (see CheckBatchSize)
             using var scope = torch.NewDisposeScope();
             var index = permutation.narrow(0, start, count);
             var xb = x.index_select(0, index).view(train.BatchShape(count));
