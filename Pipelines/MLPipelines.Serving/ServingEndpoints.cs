@@ -80,11 +80,14 @@ internal static class ServingEndpoints
         var uploads = await UploadReader.ReadAsync(context, model.Options).ConfigureAwait(false);
         var results = new List<object>();
         int scored = 0;
+        long decodeTicks = 0, scoreTicks = 0;
         foreach (var upload in uploads)
         {
             try
             {
+                long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
                 var images = Decode(upload, model.Card, model.Options);
+                decodeTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t0;
                 try
                 {
                     scored += images.Count;
@@ -92,7 +95,9 @@ internal static class ServingEndpoints
                         throw new ServingException(400, $"The request holds more than {model.Options.MaxItemsPerRequest} images; that many are scored per request at most.");
                     for (int i = 0; i < images.Count; i++)
                     {
+                        long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
                         var score = await model.Scorer.ScoreAsync(images[i], context.RequestAborted).ConfigureAwait(false);
+                        scoreTicks += System.Diagnostics.Stopwatch.GetTimestamp() - t1;
                         results.Add(ToBody(upload.Name, images.Count > 1 ? i : null, score, model));
                     }
                 }
@@ -107,6 +112,7 @@ internal static class ServingEndpoints
                 results.Add(new FileErrorBody(upload.Name, e.Message, e.Status));
             }
         }
+        context.Response.Headers["Server-Timing"] = ServerTiming(decodeTicks, scoreTicks);
         return results.Count == 1 && uploads.Count == 1 ? results[0] : results;
     }
 
@@ -139,6 +145,10 @@ internal static class ServingEndpoints
                 image.Dispose();
         }
     }
+
+    /// <summary>A Server-Timing header value: time spent decoding uploads and scoring them (ms).</summary>
+    private static string ServerTiming(long decodeTicks, long scoreTicks) => string.Create(CultureInfo.InvariantCulture,
+        $"decode;dur={decodeTicks * 1000.0 / System.Diagnostics.Stopwatch.Frequency:F2}, score;dur={scoreTicks * 1000.0 / System.Diagnostics.Stopwatch.Frequency:F2}");
 
     private static IResult Image(ServedModel model, string id)
     {
