@@ -248,6 +248,23 @@ public sealed class ServingEndpointTests(ServingFixture fixture) : IAsyncLifetim
         Assert.Equal(404, imageStatus);
     }
 
+    [Fact]
+    public async Task An_m3_knn_run_serves_as_model_and_index_with_one_shared_scorer()
+    {
+        var (app, client) = await StartTestServer(new ServingOptions { ModelPath = fixture.KnnRun, IndexFolder = fixture.KnnRun });
+        await using var _ = app;
+        foreach (var cls in new[] { "a", "b", "c" })
+        {
+            var query = Directory.GetFiles(Path.Combine(fixture.KnnData, cls)).Order(StringComparer.Ordinal).Last();
+            var (status, predicted) = await Post(client, "/predict", Image(query));
+            var (similarStatus, similar) = await Post(client, "/similar?k=3", Image(query));
+            Assert.Equal((200, 200), (status, similarStatus));
+            Assert.Equal(predicted.GetProperty("label").GetString(), similar.GetProperty("label").GetString());
+            Assert.Equal(predicted.GetProperty("probability").GetSingle(), similar.GetProperty("probability").GetSingle());
+            Assert.Equal(SimilarImages.Find(fixture.KnnRun, query, 3).PredictedLabel, similar.GetProperty("label").GetString());
+        }
+    }
+
     [Theory]
     [InlineData(ScoringMode.Pool)]
     [InlineData(ScoringMode.Batch)]
