@@ -54,7 +54,7 @@ internal static class ServingEndpoints
         // RequestDelegates (HttpContext -> Task) that write their JSON themselves.
         app.MapPost("/predict", async context => await context.Response.WriteAsJsonAsync(await Predict(context, model).ConfigureAwait(false), json).ConfigureAwait(false));
         app.MapPost("/similar", async context => await context.Response.WriteAsJsonAsync(await Similar(context, model).ConfigureAwait(false), json).ConfigureAwait(false));
-        app.MapGet("/images/{id}", (string id) => Image(model, id));
+        app.MapGet("/images/{id}", (string id, string? size) => Image(model, id, size));
     }
 
     private static object Card(ServedModel model) => new
@@ -137,7 +137,7 @@ internal static class ServingEndpoints
             var score = await scorer.ScoreAsync(images[0], context.RequestAborted).ConfigureAwait(false);
             var neighbors = index.Neighbors(score.Features, k);
             return new SimilarBody(card.Classes[score.Predicted], score.Probabilities[score.Predicted],
-                neighbors.Select(n => new NeighborBody(n.Rank + 1, n.LabelName, n.Distance, ShortSource(n.SourceId), $"/images/{n.ReferenceIndex}")).ToList());
+                neighbors.Select(n => new NeighborBody(n.Rank + 1, n.LabelName, n.Distance, ShortSource(n.SourceId), $"/images/{n.ReferenceIndex}?size={ThumbnailSize}")).ToList());
         }
         finally
         {
@@ -150,7 +150,10 @@ internal static class ServingEndpoints
     private static string ServerTiming(long decodeTicks, long scoreTicks) => string.Create(CultureInfo.InvariantCulture,
         $"decode;dur={decodeTicks * 1000.0 / System.Diagnostics.Stopwatch.Frequency:F2}, score;dur={scoreTicks * 1000.0 / System.Diagnostics.Stopwatch.Frequency:F2}");
 
-    private static IResult Image(ServedModel model, string id)
+    /// <summary>Longest side of the gallery thumbnails that <c>thumbnail_url</c> asks for.</summary>
+    public const int ThumbnailSize = 192;
+
+    private static IResult Image(ServedModel model, string id, string? size)
     {
         if (model.Index is not { SourceIds: { } sources })
             throw new ServingException(404, "No retrieval index is loaded; /images serves the indexed images only.");
@@ -168,7 +171,24 @@ internal static class ServingEndpoints
             ".gif" => "image/gif",
             _ => "application/octet-stream",
         };
-        return Results.File(Path.GetFullPath(path), type, enableRangeProcessing: false);
+        if (size is null)
+            return Results.File(Path.GetFullPath(path), type, enableRangeProcessing: false);
+        if (!int.TryParse(size, NumberStyles.None, CultureInfo.InvariantCulture, out int side) || side is < 16 or > 1024)
+            throw new ServingException(400, $"size must be an integer in 16..1024, got '{size}'.");
+        return Results.Bytes(Thumbnail(path, side, i), "image/jpeg");
+    }
+
+    /// <summary>The image scaled down (never up) so that its longer side is at most <paramref name="side"/>, as JPEG.</summary>
+    private static byte[] Thumbnail(string path, int side, int id)
+    {
+        using var bitmap = SkiaSharp.SKBitmap.Decode(path)
+            ?? throw new ServingException(404, $"Indexed image {id} cannot be decoded.");
+        double scale = Math.Min(1.0, (double)side / Math.Max(bitmap.Width, bitmap.Height));
+        int width = Math.Max(1, (int)Math.Round(bitmap.Width * scale)), height = Math.Max(1, (int)Math.Round(bitmap.Height * scale));
+        using var resized = scale < 1 ? bitmap.Resize(new SkiaSharp.SKImageInfo(width, height), SkiaSharp.SKFilterQuality.Medium) : bitmap.Copy();
+        using var image = SkiaSharp.SKImage.FromBitmap(resized);
+        using var data = image.Encode(SkiaSharp.SKEncodedImageFormat.Jpeg, 85);
+        return data.ToArray();
     }
 
     private static List<MLImage> Decode(Upload upload, Pipelines.Models.ModelCard card, ServingOptions options)

@@ -165,6 +165,7 @@ public sealed class ServingEndpointTests(ServingFixture fixture) : IAsyncLifetim
             ("image id out of range", () => Send(_client, HttpMethod.Get, "/images/24"), 404, "0..23"),
             ("negative image id", () => Send(_client, HttpMethod.Get, "/images/-1"), 404, "No indexed image"),
             ("path as image id", () => Send(_client, HttpMethod.Get, "/images/..%2F..%2Fetc%2Fpasswd"), 404, "No "),
+            ("thumbnail size 5", () => Send(_client, HttpMethod.Get, "/images/0?size=5"), 400, "16..1024"),
         };
         foreach (var (name, send, expectedStatus, says) in cases)
         {
@@ -193,15 +194,23 @@ public sealed class ServingEndpointTests(ServingFixture fixture) : IAsyncLifetim
             Assert.Equal(i + 1, n.GetProperty("rank").GetInt32());
             Assert.Equal(expected.Neighbors[i].LabelName, n.GetProperty("label").GetString());
             Assert.Equal(expected.Neighbors[i].Distance, n.GetProperty("distance").GetSingle(), 3);
-            Assert.Equal($"/images/{expected.Neighbors[i].ReferenceIndex}", n.GetProperty("thumbnail_url").GetString());
+            Assert.Equal($"/images/{expected.Neighbors[i].ReferenceIndex}?size=192", n.GetProperty("thumbnail_url").GetString());
             string source = expected.Neighbors[i].SourceId!;
             Assert.Equal($"{Path.GetFileName(Path.GetDirectoryName(source))}/{Path.GetFileName(source)}", n.GetProperty("source").GetString());
         }
 
-        using var image = await _client.GetAsync(neighbors[0].GetProperty("thumbnail_url").GetString());
+        // The original file, and a thumbnail (JPEG, longer side at most the size, never enlarged).
+        using var image = await _client.GetAsync($"/images/{expected.Neighbors[0].ReferenceIndex}");
         Assert.Equal(HttpStatusCode.OK, image.StatusCode);
         Assert.Equal("image/bmp", image.Content.Headers.ContentType?.MediaType);
         Assert.Equal(File.ReadAllBytes(expected.Neighbors[0].SourceId!), await image.Content.ReadAsByteArrayAsync());
+        foreach (var (size, side) in new[] { (16, 16), (192, 32) })
+        {
+            using var thumbnail = await _client.GetAsync($"/images/{expected.Neighbors[0].ReferenceIndex}?size={size}");
+            Assert.Equal("image/jpeg", thumbnail.Content.Headers.ContentType?.MediaType);
+            using var decoded = SkiaSharp.SKBitmap.Decode(await thumbnail.Content.ReadAsByteArrayAsync());
+            Assert.Equal((side, side), (decoded.Width, decoded.Height)); // the generated images are 32 x 32
+        }
 
         var (defaultStatus, defaultK) = await Post(_client, "/similar", Image(query));
         Assert.Equal(200, defaultStatus);
