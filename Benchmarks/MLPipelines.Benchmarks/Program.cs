@@ -51,5 +51,15 @@ if (args.Length > 0 && args[0] == "onnx-quick")
     return TorchQuick.Inference(args);
 }
 
+if (args.Length > 0 && args[0] == "serve-load")
+{
+    return await ServeLoad.Run(args);
+}
+
+if (args.Length > 0 && args[0] == "serve-screenshot")
+{
+    return ServeScreenshot.Run(args);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(MlpTrainingBenchmark).Assembly).Run(args);
 return 0;

@@ -17,6 +17,7 @@ internal static class Program
         new M3KnnCommand(),
         new SimilarCommand(),
         new PredictCommand(),
+        new ServeCommand(),
         new DataDownloadCommand(),
     ];
 
