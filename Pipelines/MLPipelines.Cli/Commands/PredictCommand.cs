@@ -22,6 +22,9 @@ internal sealed class PredictCommand : ICommand
         trained at image size S reads S*S values per image: (S, S), (S*S,), (N, S, S) or (N, S*S) (e.g. 28:
         784 values, the course's unseen-example format for m1/m2); an RGB model (m3-cnn) reads 3*S*S values
         per image, channels first (all R, then G, then B): (3, S, S), (N, 3, S, S) or (N, 3*S*S).
+
+        Before predicting, the model's image preprocessing is checked on this host (see 'mlpipelines verify'): when
+        it gives other pixels than on the training host, a warning on stderr names the model and the difference.
         """;
 
     public int Run(Arguments args)
@@ -32,6 +35,8 @@ internal sealed class PredictCommand : ICommand
         if (args.Positionals.Count == 0)
             throw new UsageException("Give at least one image or .npy file.");
         var predictor = ImageModelPredictor.Load(model);
+        if (predictor.Preprocessing.Status is PreprocessingStatus.Mismatch or PreprocessingStatus.Unknown)
+            Errors.Warning(predictor.Preprocessing.Message);
         var predictions = predictor.Predict(args.Positionals);
         if (json)
         {

@@ -35,6 +35,12 @@ public sealed class ModelCard
     /// <summary>Which command or pipeline produced the model (e.g. "m1").</summary>
     public string Producer { get; set; } = "";
 
+    /// <summary>
+    /// What the model's image steps made of the built-in probe image on the host that saved it (null in zips saved
+    /// before fingerprints, or for models without image steps); see <see cref="ModelPackage.VerifyPreprocessing(string, MLContext?)"/>.
+    /// </summary>
+    public PreprocessingFingerprint? Preprocessing { get; set; }
+
     /// <summary>Channels of the pixels the model reads: 1 for grayscale, 3 for RGB (channels-first, R then G then B).</summary>
     [JsonIgnore]
     public int Channels => Grayscale ? 1 : 3;
@@ -66,6 +72,9 @@ public static class ModelPackage
     /// <summary>Zip entry holding the model card JSON.</summary>
     public const string CardEntry = "MLPipelines/model-card.json";
 
+    /// <summary>Zip entry holding the probe image after the model's resize (channels-first R, G, B bytes); see <see cref="PreprocessingFingerprint"/>.</summary>
+    public const string ProbeEntry = "MLPipelines/preprocessing-probe.bin";
+
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = true,
@@ -75,13 +84,22 @@ public static class ModelPackage
     /// <summary>Saves <paramref name="model"/> with its card to <paramref name="path"/>, never leaving a half-written file.</summary>
     public static void Save(MLContext ml, ITransformer model, DataViewSchema inputSchema, ModelCard card, string path)
     {
+        ArgumentNullException.ThrowIfNull(ml);
+        ArgumentNullException.ThrowIfNull(card);
         using var buffer = new MemoryStream();
         ml.Model.Save(model, inputSchema, buffer);
+        var probe = PreprocessingFingerprints.Run(ml, model, card.ImagePathColumn);
+        card.Preprocessing = probe is null ? null : PreprocessingFingerprints.Create(probe);
         using (var zip = new ZipArchive(buffer, ZipArchiveMode.Update, leaveOpen: true))
         {
             var entry = zip.CreateEntry(CardEntry, CompressionLevel.Optimal);
-            using var writer = entry.Open();
-            JsonSerializer.Serialize(writer, card, JsonOptions);
+            using (var writer = entry.Open())
+                JsonSerializer.Serialize(writer, card, JsonOptions);
+            if (probe is not null)
+            {
+                using var probeStream = zip.CreateEntry(ProbeEntry, CompressionLevel.Optimal).Open();
+                probeStream.Write(probe.Planes);
+            }
         }
         AtomicFile.WriteAllBytes(path, buffer.ToArray());
     }
@@ -104,5 +122,71 @@ public static class ModelPackage
         {
             throw new InvalidDataException($"Model file '{path}' is not a valid model zip: {e.Message}", e);
         }
+    }
+
+    /// <summary>Reads the card of a model zip, or null when the zip has none (not written by MLPipelines).</summary>
+    public static ModelCard? TryReadCard(string path)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
+        using (var zip = ZipFile.OpenRead(path))
+        {
+            if (zip.GetEntry(CardEntry) is null)
+                return null;
+        }
+        return ReadCard(path);
+    }
+
+    /// <summary>
+    /// Checks that this host's image preprocessing (ImageAnalytics/SkiaSharp decoding and resizing, which run outside
+    /// the ONNX graph) gives the pixels it gave when the model was saved: runs the built-in probe image through the
+    /// zip's own image steps and compares with the fingerprint stored in the zip, or, for zips saved before
+    /// fingerprints, with a built-in reference of ML.NET 5.0.1 / SkiaSharp 2.88 (the release every earlier
+    /// MLPipelines used). The result names the model and the size of the pixel difference.
+    /// </summary>
+    /// <param name="path">The model zip.</param>
+    /// <param name="ml">The context to load with; a new one when null.</param>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    public static PreprocessingCheck VerifyPreprocessing(string path, MLContext? ml = null)
+    {
+        ml ??= new MLContext(seed: 1);
+        var card = TryReadCard(path);
+        ITransformer model;
+        try
+        {
+            model = ml.Model.Load(path, out _);
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or InvalidOperationException or IOException)
+        {
+            throw new InvalidDataException($"Model file '{path}' could not be loaded: {e.Message}", e);
+        }
+        return VerifyPreprocessing(path, ml, model, card);
+    }
+
+    internal static PreprocessingCheck VerifyPreprocessing(string path, MLContext ml, ITransformer model, ModelCard? card)
+    {
+        var probe = PreprocessingFingerprints.Run(ml, model, card?.ImagePathColumn ?? "ImagePath");
+        var host = PreprocessingFingerprints.Host;
+        if (probe is null)
+            return new PreprocessingCheck(path, PreprocessingStatus.NotAnImageModel, "no image steps", host, 0, 0, 0, 0);
+        byte[]? saved = null;
+        if (card?.Preprocessing is { } fingerprint && fingerprint.Probe == PreprocessingProbe.Name)
+        {
+            using var zip = ZipFile.OpenRead(path);
+            if (zip.GetEntry(ProbeEntry) is { } entry)
+            {
+                using var stream = entry.Open();
+                using var copy = new MemoryStream();
+                stream.CopyTo(copy);
+                saved = copy.ToArray();
+            }
+            if (saved is not null)
+                return PreprocessingFingerprints.Compare(path, probe, saved, $"the fingerprint saved with the model ({fingerprint.Host})");
+        }
+        var legacy = PreprocessingFingerprints.LegacyReference(probe);
+        return legacy is null
+            ? new PreprocessingCheck(path, PreprocessingStatus.Unknown, "the zip has no preprocessing fingerprint and there is no built-in reference for its image settings", host, 0, 0, 0, probe.Planes.Length)
+            : PreprocessingFingerprints.Compare(path, probe, legacy,
+                "the Microsoft.ML 5.0.1 / SkiaSharp 2.88 preprocessing of the releases that saved zips without a fingerprint (built-in reference)");
     }
 }
