@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.ML;
+using Microsoft.ML.Data;
 
 
 namespace MLPipelines.Pipelines.Models;
@@ -41,6 +42,12 @@ public sealed class ModelCard
     /// </summary>
     public PreprocessingFingerprint? Preprocessing { get; set; }
 
+    /// <summary>Per-epoch training history of the network (filled when saving a model whose chain holds an MLPipelines trainer's model); null when unknown.</summary>
+    public EpochRecord[]? History { get; set; }
+
+    /// <summary>The epoch whose weights the model keeps (early stopping restores the best one); null when unknown.</summary>
+    public int? BestEpoch { get; set; }
+
     /// <summary>Channels of the pixels the model reads: 1 for grayscale, 3 for RGB (channels-first, R then G then B).</summary>
     [JsonIgnore]
     public int Channels => Grayscale ? 1 : 3;
@@ -72,6 +79,9 @@ public static class ModelPackage
     /// <summary>Zip entry holding the model card JSON.</summary>
     public const string CardEntry = "MLPipelines/model-card.json";
 
+    /// <summary>Zip entry holding the trained network as a standalone ONNX model (what <c>SaveOnnx</c> writes).</summary>
+    public const string NetworkEntry = "MLPipelines/network.onnx";
+
     /// <summary>Zip entry holding the probe image after the model's resize (channels-first R, G, B bytes); see <see cref="PreprocessingFingerprint"/>.</summary>
     public const string ProbeEntry = "MLPipelines/preprocessing-probe.bin";
 
@@ -81,13 +91,69 @@ public static class ModelPackage
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
     };
 
+    /// <summary>Text column with the predicted class name that binary models gain when saved (see <see cref="WithClassNames"/>).</summary>
+    public const string PredictedClassColumn = "PredictedClass";
+
+    /// <summary>
+    /// For a binary model (Boolean <c>PredictedLabel</c>) whose card names the two classes, appends ML.NET's stock
+    /// <c>MapValue</c> step giving the text column <see cref="PredictedClassColumn"/> (false: <c>Classes[0]</c>, true:
+    /// <c>Classes[1]</c>), so an app with only the stock ML.NET packages can print the class; other models are returned
+    /// unchanged. (Multiclass models map their key <c>PredictedLabel</c> back with <c>MapKeyToValue</c>.)
+    /// </summary>
+    public static ITransformer WithClassNames(MLContext ml, ITransformer model, DataViewSchema inputSchema, ModelCard card)
+    {
+        ArgumentNullException.ThrowIfNull(ml);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(card);
+        if (!card.IsBinary || card.Classes.Length != 2)
+            return model;
+        var output = model.GetOutputSchema(inputSchema);
+        if (output.GetColumnOrNull(Trainers.ColumnNames.PredictedLabel) is not { } predicted || predicted.Type is not Microsoft.ML.Data.BooleanDataViewType
+            || output.GetColumnOrNull(PredictedClassColumn) is not null)
+            return model;
+        var names = new[] { new KeyValuePair<bool, string>(false, card.Classes[0]), new KeyValuePair<bool, string>(true, card.Classes[1]) };
+        var map = ml.Transforms.Conversion.MapValue(PredictedClassColumn, names, Trainers.ColumnNames.PredictedLabel)
+            .Fit(ml.Data.LoadFromEnumerable(new[] { new BoolRow() }));
+        var steps = model is TransformerChain<ITransformer> chain ? chain.ToList() : [model];
+        steps.Add(map);
+        return new TransformerChain<ITransformer>(steps.ToArray());
+    }
+
+    internal static IEnumerable<ITransformer> Flatten(ITransformer transformer) =>
+        transformer is IEnumerable<ITransformer> chain ? chain.SelectMany(Flatten) : [transformer];
+
+    /// <summary>The bytes of a zip entry, or null when the zip has no such entry.</summary>
+    internal static byte[]? ReadEntry(string path, string entryName)
+    {
+        using var zip = ZipFile.OpenRead(path);
+        if (zip.GetEntry(entryName) is not { } entry)
+            return null;
+        using var stream = entry.Open();
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    private sealed class BoolRow
+    {
+        public bool PredictedLabel { get; set; }
+    }
+
     /// <summary>Saves <paramref name="model"/> with its card to <paramref name="path"/>, never leaving a half-written file.</summary>
     public static void Save(MLContext ml, ITransformer model, DataViewSchema inputSchema, ModelCard card, string path)
     {
         ArgumentNullException.ThrowIfNull(ml);
         ArgumentNullException.ThrowIfNull(card);
+        model = WithClassNames(ml, model, inputSchema, card);
         using var buffer = new MemoryStream();
         ml.Model.Save(model, inputSchema, buffer);
+        var trained = Flatten(model).OfType<Trainers.OnnxModel.OnnxBackedModel>().LastOrDefault();
+        (card.History, card.BestEpoch) = trained switch
+        {
+            Trainers.Mlp.MlpModel m => (m.History.Epochs.ToArray(), (int?)m.History.BestEpoch),
+            Trainers.Torch.TorchModel t => (t.History.Epochs.ToArray(), (int?)t.History.BestEpoch),
+            _ => (card.History, card.BestEpoch),
+        };
         var probe = PreprocessingFingerprints.Run(ml, model, card.ImagePathColumn);
         card.Preprocessing = probe is null ? null : PreprocessingFingerprints.Create(probe);
         using (var zip = new ZipArchive(buffer, ZipArchiveMode.Update, leaveOpen: true))
@@ -95,6 +161,11 @@ public static class ModelPackage
             var entry = zip.CreateEntry(CardEntry, CompressionLevel.Optimal);
             using (var writer = entry.Open())
                 JsonSerializer.Serialize(writer, card, JsonOptions);
+            if (trained is not null)
+            {
+                using var networkStream = zip.CreateEntry(NetworkEntry, CompressionLevel.Optimal).Open();
+                networkStream.Write(trained.OnnxModel);
+            }
             if (probe is not null)
             {
                 using var probeStream = zip.CreateEntry(ProbeEntry, CompressionLevel.Optimal).Open();
