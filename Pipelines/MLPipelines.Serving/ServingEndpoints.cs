@@ -185,7 +185,7 @@ internal static class ServingEndpoints
             ?? throw new ServingException(404, $"Indexed image {id} cannot be decoded.");
         double scale = Math.Min(1.0, (double)side / Math.Max(bitmap.Width, bitmap.Height));
         int width = Math.Max(1, (int)Math.Round(bitmap.Width * scale)), height = Math.Max(1, (int)Math.Round(bitmap.Height * scale));
-        using var resized = scale < 1 ? bitmap.Resize(new SkiaSharp.SKImageInfo(width, height), SkiaSharp.SKFilterQuality.Medium) : bitmap.Copy();
+        using var resized = scale < 1 ? bitmap.Resize(new SkiaSharp.SKImageInfo(width, height), new SkiaSharp.SKSamplingOptions(SkiaSharp.SKFilterMode.Linear, SkiaSharp.SKMipmapMode.Linear)) : bitmap.Copy();
         using var image = SkiaSharp.SKImage.FromBitmap(resized);
         using var data = image.Encode(SkiaSharp.SKEncodedImageFormat.Jpeg, 85);
         return data.ToArray();

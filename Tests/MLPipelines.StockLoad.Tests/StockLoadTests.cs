@@ -45,9 +45,13 @@ public sealed class StockLoadTests(ITestOutputHelper output) : IDisposable
         var predicted = scored.GetColumn<bool>("PredictedLabel").ToArray();
         var probability = scored.GetColumn<float>("Probability").ToArray();
         var score = scored.GetColumn<float>("Score").ToArray();
+        // The class names, in a stock text column (a MapValue step saved in the zip).
+        Assert.Equal(TextDataViewType.Instance, scored.Schema["PredictedClass"].Type);
+        var names = scored.GetColumn<string>("PredictedClass").ToArray();
         for (var i = 0; i < expected.Count; i++)
         {
             Assert.Equal(expected[i].Predicted, predicted[i] ? "right" : "left");
+            Assert.Equal(expected[i].Predicted, names[i]);
             var p = predicted[i] ? probability[i] : 1 - probability[i];
             Assert.True(Math.Abs(p - expected[i].Probability) < 1e-5, $"row {i}: stock {p} vs trainer {expected[i].Probability}");
             Assert.True(Math.Abs(probability[i] - 1 / (1 + Math.Exp(-score[i]))) < 1e-5, $"row {i}: Probability is not sigmoid(Score)");

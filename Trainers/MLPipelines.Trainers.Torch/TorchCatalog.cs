@@ -1,10 +1,11 @@
-using Microsoft.ML;
+using MLPipelines.Trainers;
 using MLPipelines.Torch.Training;
 using MLPipelines.Trainers.Torch;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace MLPipelines.Trainers;
+// In namespace Microsoft.ML, like ML.NET's own trainer packages: `using Microsoft.ML;` is enough to find them.
+namespace Microsoft.ML;
 
 /// <summary>
 /// Catalog entry points of the TorchSharp trainers, in ML.NET's style:
@@ -21,7 +22,7 @@ public static class TorchCatalog
         Func<nn.Module<Tensor, Tensor>> moduleFactory, TorchTrainerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new TorchBinaryTrainer(moduleFactory, options);
+        return new TorchBinaryTrainer(moduleFactory, options, CallerEnvironment.Of(catalog));
     }
 
     /// <summary>A binary classifier with the common settings as plain arguments (the rest at their defaults).</summary>
@@ -46,7 +47,7 @@ public static class TorchCatalog
         Func<nn.Module<Tensor, Tensor>> moduleFactory, TorchTrainerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new TorchMulticlassTrainer(moduleFactory, options);
+        return new TorchMulticlassTrainer(moduleFactory, options, CallerEnvironment.Of(catalog));
     }
 
     /// <summary>A multiclass classifier with the common settings as plain arguments (the rest at their defaults).</summary>

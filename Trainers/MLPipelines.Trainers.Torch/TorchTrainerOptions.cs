@@ -52,6 +52,14 @@ public sealed class TorchTrainerOptions : TorchTrainingSettings
     /// <summary>A shallow copy of these options.</summary>
     public new TorchTrainerOptions Clone() => (TorchTrainerOptions)base.Clone();
 
+    /// <summary>
+    /// Seed of the weight initialisation, shuffling, augmentation and the validation hold-out; null draws it from the
+    /// caller's <see cref="Microsoft.ML.MLContext"/> (repeatable with <c>new MLContext(seed: ...)</c>, as with ML.NET's own
+    /// trainers), or uses <see cref="TorchTrainingSettings.Defaults.Seed"/> for a trainer created without a context.
+    /// The default value is null.
+    /// </summary>
+    public new int? Seed { get; set; }
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     /// <summary>
     /// Test-time augmentation compiled into the model: for image inputs the ONNX graph runs the network on each image

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 using MLPipelines.Onnx;
 using MLPipelines.Torch.Export;
 using MLPipelines.Torch.Training;
@@ -17,8 +18,11 @@ public abstract class TorchTrainerBase : IEstimator<TorchModel>
 {
     private readonly Func<nn.Module<Tensor, Tensor>> _moduleFactory;
 
-    private protected TorchTrainerBase(Func<nn.Module<Tensor, Tensor>> moduleFactory, TorchTrainerOptions? options)
+    private readonly IHostEnvironment? _environment;
+
+    private protected TorchTrainerBase(Func<nn.Module<Tensor, Tensor>> moduleFactory, TorchTrainerOptions? options, IHostEnvironment? environment)
     {
+        _environment = environment;
         ArgumentNullException.ThrowIfNull(moduleFactory);
         var copy = (options ?? new TorchTrainerOptions()).Clone();
         copy.Validate();
@@ -39,8 +43,14 @@ public abstract class TorchTrainerBase : IEstimator<TorchModel>
     public TorchModel Fit(IDataView trainData, IDataView? validationData)
     {
         ArgumentNullException.ThrowIfNull(trainData);
-        var o = Options;
-        var (train, validation, classes) = TrainingRows.Split(Read, trainData, validationData, o.ValidationFraction, o.Seed, o.EarlyStoppingPatience);
+        using var caller = new CallerEnvironment(_environment, GetType().Name, Options.CancellationToken);
+        var seed = caller.Seed(Options.Seed, TorchTrainingSettings.Defaults.Seed);
+        // The engine's settings: this run's seed, cancellation, and progress/log that also reach the caller's ml.Log.
+        var o = Options.Clone();
+        ((TorchTrainingSettings)o).Seed = seed;
+        o.Progress = caller.Epochs(Options.Progress, Options.Epochs);
+        o.Log = caller.Messages(Options.Log);
+        var (train, validation, classes) = TrainingRows.Split(Read, trainData, validationData, o.ValidationFraction, seed, o.EarlyStoppingPatience);
         var imageShape = TrainingRows.ImageShape(trainData.Schema, o.FeatureColumnName, train.Dimension, o.ImageShape, twoDimensionsAreGrey: false);
         var trainSet = new TorchDataset(train.Features, train.Labels, train.Dimension, imageShape);
         var validationSet = validation is null ? null : new TorchDataset(validation.Features, validation.Labels, validation.Dimension, imageShape);
@@ -50,10 +60,10 @@ public abstract class TorchTrainerBase : IEstimator<TorchModel>
                 "TestTimeHorizontalFlip needs image rows: set ImageShape [C, H, W] or use a feature column with three dimensions.",
                 nameof(TorchTrainerOptions.TestTimeHorizontalFlip));
         var engine = new TorchClassifierTrainer(_moduleFactory, o);
-        var result = engine.Train(trainSet, validationSet, o.CancellationToken, classCount: classes.Count);
+        var result = engine.Train(trainSet, validationSet, caller.Token, classCount: classes.Count);
         try
         {
-            var ml = new MLContext(o.Seed);
+            var ml = new MLContext(seed);
             var module = result.Module;
             module.eval();
             var compiled = Compile(ml, trainData, train.Dimension, (g, x) =>
@@ -118,7 +128,24 @@ public sealed class TorchBinaryTrainer : TorchTrainerBase
     /// <summary>Creates the trainer; the options are validated here, naming the first invalid one.</summary>
     /// <param name="moduleFactory">Creates the untrained module (2 output logits).</param>
     /// <param name="options">Options; null for the defaults.</param>
-    public TorchBinaryTrainer(Func<nn.Module<Tensor, Tensor>> moduleFactory, TorchTrainerOptions? options = null) : base(moduleFactory, options)
+    public TorchBinaryTrainer(Func<nn.Module<Tensor, Tensor>> moduleFactory, TorchTrainerOptions? options = null) : base(moduleFactory, options, null)
+    {
+    }
+
+    /// <summary>
+    /// Creates the trainer in <paramref name="context"/>: it logs to <c>context.Log</c>, draws the seed from the context
+    /// when <see cref="TorchTrainerOptions.Seed"/> is null, and stops when the context's execution is cancelled.
+    /// </summary>
+    /// <param name="context">The caller's ML.NET context.</param>
+    /// <param name="moduleFactory">Creates the untrained module.</param>
+    /// <param name="options">Options; null for the defaults.</param>
+    public TorchBinaryTrainer(MLContext context, Func<nn.Module<Tensor, Tensor>> moduleFactory, TorchTrainerOptions? options = null)
+        : base(moduleFactory, options, context ?? throw new ArgumentNullException(nameof(context)))
+    {
+    }
+
+    internal TorchBinaryTrainer(Func<nn.Module<Tensor, Tensor>> moduleFactory, TorchTrainerOptions? options, IHostEnvironment? environment)
+        : base(moduleFactory, options, environment)
     {
     }
 
@@ -152,7 +179,24 @@ public sealed class TorchMulticlassTrainer : TorchTrainerBase
     /// <summary>Creates the trainer; the options are validated here, naming the first invalid one.</summary>
     /// <param name="moduleFactory">Creates the untrained module (K output logits, K = the label's key count).</param>
     /// <param name="options">Options; null for the defaults.</param>
-    public TorchMulticlassTrainer(Func<nn.Module<Tensor, Tensor>> moduleFactory, TorchTrainerOptions? options = null) : base(moduleFactory, options)
+    public TorchMulticlassTrainer(Func<nn.Module<Tensor, Tensor>> moduleFactory, TorchTrainerOptions? options = null) : base(moduleFactory, options, null)
+    {
+    }
+
+    /// <summary>
+    /// Creates the trainer in <paramref name="context"/>: it logs to <c>context.Log</c>, draws the seed from the context
+    /// when <see cref="TorchTrainerOptions.Seed"/> is null, and stops when the context's execution is cancelled.
+    /// </summary>
+    /// <param name="context">The caller's ML.NET context.</param>
+    /// <param name="moduleFactory">Creates the untrained module.</param>
+    /// <param name="options">Options; null for the defaults.</param>
+    public TorchMulticlassTrainer(MLContext context, Func<nn.Module<Tensor, Tensor>> moduleFactory, TorchTrainerOptions? options = null)
+        : base(moduleFactory, options, context ?? throw new ArgumentNullException(nameof(context)))
+    {
+    }
+
+    internal TorchMulticlassTrainer(Func<nn.Module<Tensor, Tensor>> moduleFactory, TorchTrainerOptions? options, IHostEnvironment? environment)
+        : base(moduleFactory, options, environment)
     {
     }
 

@@ -24,6 +24,9 @@ internal sealed class PredictCommand : ICommand
         channels last (S, S, 3) as numpy/PIL give, with an optional leading batch dimension N, or flat rows (3*S*S,)
         channels first; other shapes are refused with the layouts the model wants. Every good file is answered; each
         file that cannot be scored is reported on stderr, and the exit code is then 1.
+
+        Before predicting, the model's image preprocessing is checked on this host (see 'mlpipelines verify'): when
+        it gives other pixels than on the training host, a warning on stderr names the model and the difference.
         """;
 
     public int Run(Arguments args)
@@ -34,6 +37,8 @@ internal sealed class PredictCommand : ICommand
         if (args.Positionals.Count == 0)
             throw new UsageException("Give at least one image or .npy file.");
         var predictor = ImageModelPredictor.Load(model);
+        if (predictor.Preprocessing.Status is PreprocessingStatus.Mismatch or PreprocessingStatus.Unknown)
+            Errors.Warning(predictor.Preprocessing.Message);
         var outcomes = predictor.PredictEach(args.Positionals);
         var predictions = outcomes.SelectMany(o => o.Predictions).ToList();
         if (json)

@@ -83,7 +83,15 @@ public sealed class ImageModelPredictor
             throw new InvalidDataException(
                 $"Model file '{path}': its {ModelPackage.CardEntry} says {Card.Channels} x {Card.ImageSize} x {Card.ImageSize} pixels, but the chain extracts {_pixelLength} values.");
         ModelPath = path;
+        Preprocessing = ModelPackage.VerifyPreprocessing(path, _ml, _model, Card);
     }
+
+    /// <summary>
+    /// Whether this host's image preprocessing gives the pixels it gave when the model was saved (checked on load
+    /// with the built-in probe image); when <see cref="PreprocessingCheck.IsMatch"/> is false, image predictions can
+    /// differ from those at training time, and <see cref="PreprocessingCheck.Message"/> says by how much the pixels differ.
+    /// </summary>
+    public PreprocessingCheck Preprocessing { get; }
 
     /// <summary>The loaded model file.</summary>
     public string ModelPath { get; }

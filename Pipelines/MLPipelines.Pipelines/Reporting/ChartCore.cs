@@ -4,7 +4,7 @@ using SkiaSharp;
 
 namespace MLPipelines.Pipelines.Reporting;
 
-/// <summary>Shared chart plumbing: surfaces, PNG encoding, colours, axis scales and number formatting.</summary>
+/// <summary>Shared chart plumbing: ScottPlot set-up, surfaces, PNG encoding, colours and number formatting.</summary>
 internal static class ChartCore
 {
     /// <summary>Series colours (Tableau 10): distinct and colour-blind tolerant.</summary>
@@ -43,6 +43,46 @@ internal static class ChartCore
             ?? throw new InvalidOperationException("PNG encoding failed.");
         AtomicFile.WriteAllBytes(path, data.AsSpan());
     }
+
+    /// <summary>A ScottPlot plot with this project's title, axis labels and font sizes.</summary>
+    public static ScottPlot.Plot NewPlot(string title, string xLabel, string yLabel)
+    {
+        var plot = new ScottPlot.Plot();
+        if (ChartText.FontFamily is string family)
+        {
+            plot.Font.Set(family); // the sans-serif system font the galleries use (ScottPlot alone may pick a serif one)
+        }
+
+        if (!string.IsNullOrWhiteSpace(title))
+        {
+            plot.Title(title, TitleSize);
+        }
+
+        if (!string.IsNullOrWhiteSpace(xLabel))
+        {
+            plot.XLabel(xLabel, LabelSize);
+        }
+
+        if (!string.IsNullOrWhiteSpace(yLabel))
+        {
+            plot.YLabel(yLabel, LabelSize);
+        }
+
+        plot.Axes.Bottom.TickLabelStyle.FontSize = TickSize;
+        plot.Axes.Left.TickLabelStyle.FontSize = TickSize;
+        return plot;
+    }
+
+    /// <summary>Renders a ScottPlot plot at the given size and writes the PNG atomically.</summary>
+    public static void SavePng(string path, ScottPlot.Plot plot, int width, int height)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        byte[] png = plot.GetImageBytes(width, height, ScottPlot.ImageFormat.Png);
+        AtomicFile.WriteAllBytes(path, png);
+    }
+
+    /// <summary>The ScottPlot colour of a SkiaSharp colour.</summary>
+    public static ScottPlot.Color ToColor(SKColor color) => new(color.Red, color.Green, color.Blue, color.Alpha);
 
     public static void CheckSize(int width, int height)
     {
@@ -98,74 +138,3 @@ internal static class ChartCore
     }
 }
 
-/// <summary>A "nice" axis: bounds and tick step on a 1-2-5 progression.</summary>
-internal readonly record struct NiceScale(double Min, double Max, double Step)
-{
-    /// <summary>The tick values from <see cref="Min"/> to <see cref="Max"/> inclusive.</summary>
-    public IReadOnlyList<double> Ticks
-    {
-        get
-        {
-            var ticks = new List<double>();
-            int count = (int)Math.Round((Max - Min) / Step);
-            for (int i = 0; i <= count; i++)
-            {
-                double tick = Min + (i * Step);
-                ticks.Add(Math.Abs(tick) < Step * 1e-9 ? 0 : tick);
-            }
-
-            return ticks;
-        }
-    }
-
-    /// <summary>Computes a scale covering [<paramref name="dataMin"/>, <paramref name="dataMax"/>] with about <paramref name="maxTicks"/> ticks.</summary>
-    public static NiceScale Create(double dataMin, double dataMax, int maxTicks = 6)
-    {
-        if (!double.IsFinite(dataMin) || !double.IsFinite(dataMax))
-        {
-            return new NiceScale(0, 1, 0.2);
-        }
-
-        if (dataMin > dataMax)
-        {
-            (dataMin, dataMax) = (dataMax, dataMin);
-        }
-
-        if (dataMax - dataMin < Math.Max(Math.Abs(dataMax), 1.0) * 1e-12)
-        {
-            double pad = dataMin == 0 ? 1 : Math.Abs(dataMin) * 0.1;
-            dataMin -= pad;
-            dataMax += pad;
-        }
-
-        maxTicks = Math.Max(2, maxTicks);
-        double step = NiceNumber((dataMax - dataMin) / (maxTicks - 1), round: true);
-        double min = Math.Floor((dataMin / step) + 1e-9) * step;
-        double max = Math.Ceiling((dataMax / step) - 1e-9) * step;
-        return new NiceScale(min, max, step);
-    }
-
-    /// <summary>Formats a tick label with as many decimals as the step needs.</summary>
-    public string Format(double value)
-    {
-        double magnitude = Math.Max(Math.Abs(Min), Math.Abs(Max));
-        if (magnitude >= 1e6 || Step < 1e-4)
-        {
-            return value.ToString("0.##E+0", CultureInfo.InvariantCulture);
-        }
-
-        int decimals = Math.Max(0, (int)-Math.Floor(Math.Log10(Step) + 1e-9));
-        return value.ToString("F" + decimals.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
-    }
-
-    /// <summary>Rounds <paramref name="range"/> to 1, 2, 5 or 10 times a power of ten.</summary>
-    public static double NiceNumber(double range, bool round)
-    {
-        double exponent = Math.Floor(Math.Log10(range));
-        double fraction = range / Math.Pow(10, exponent);
-        double nice = round
-            ? fraction < 1.5 ? 1 : fraction < 3 ? 2 : fraction < 7 ? 5 : 10
-            : fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10;
-        return nice * Math.Pow(10, exponent);
-    }
-}

@@ -38,8 +38,8 @@ internal static class ChartText
             return text.Length * BitmapFont.Advance * BitmapFont.Scale(size);
         }
 
-        using var paint = CreatePaint(size, SKColors.Black, bold);
-        return paint.MeasureText(text);
+        using SKFont font = CreateFont(size, bold);
+        return font.MeasureText(text);
     }
 
     /// <summary>Draws <paramref name="text"/> horizontally aligned at <paramref name="x"/>, vertically centred (on capitals) at <paramref name="yCenter"/>.</summary>
@@ -64,14 +64,15 @@ internal static class ChartText
             return;
         }
 
-        using var paint = CreatePaint(size, color, bold);
-        float capHeight = paint.FontMetrics.CapHeight;
+        using SKFont font = CreateFont(size, bold);
+        using var paint = new SKPaint { IsAntialias = true, Color = color };
+        float capHeight = font.Metrics.CapHeight;
         if (capHeight <= 0)
         {
             capHeight = size * 0.7f;
         }
 
-        canvas.DrawText(text, left, yCenter + (capHeight / 2), paint);
+        canvas.DrawText(text, left, yCenter + (capHeight / 2), SKTextAlign.Left, font, paint);
     }
 
     /// <summary>Draws text rotated by <paramref name="degrees"/> (counter-clockwise negative) around (<paramref name="x"/>, <paramref name="y"/>).</summary>
@@ -105,14 +106,8 @@ internal static class ChartText
         return Measure(ellipsis, size, bold) <= maxWidth ? ellipsis : string.Empty;
     }
 
-    private static SKPaint CreatePaint(float size, SKColor color, bool bold) => new()
-    {
-        Typeface = bold ? Fonts.Value.Bold ?? Fonts.Value.Regular : Fonts.Value.Regular,
-        TextSize = size,
-        IsAntialias = true,
-        SubpixelText = true,
-        Color = color,
-    };
+    private static SKFont CreateFont(float size, bool bold) =>
+        new(bold ? Fonts.Value.Bold ?? Fonts.Value.Regular : Fonts.Value.Regular, size) { Subpixel = true, Edging = SKFontEdging.Antialias };
 
     private static (SKTypeface? Regular, SKTypeface? Bold) ResolveFonts()
     {
@@ -126,7 +121,7 @@ internal static class ChartText
         }
 
         SKTypeface? fallback = SKTypeface.Default;
-        return IsUsable(fallback) ? (fallback, SKFontManager.Default.MatchTypeface(fallback, SKFontStyle.Bold) ?? fallback) : (null, null);
+        return IsUsable(fallback) ? (fallback, TryMatch(fallback!.FamilyName, SKFontStyle.Bold) ?? fallback) : (null, null);
     }
 
     private static SKTypeface? TryMatch(string family, SKFontStyle style)

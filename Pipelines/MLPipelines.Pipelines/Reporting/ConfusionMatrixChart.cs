@@ -1,19 +1,19 @@
 using System.Globalization;
-using SkiaSharp;
+using ScottPlot;
 
 namespace MLPipelines.Pipelines.Reporting;
 
-/// <summary>Confusion-matrix heatmaps rendered to PNG with SkiaSharp.</summary>
+/// <summary>Confusion-matrix heatmaps rendered to PNG with ScottPlot 5.</summary>
 public static class ConfusionMatrixChart
 {
-    private static readonly SKColor Low = new(0xF7, 0xFB, 0xFF);
-    private static readonly SKColor Mid = new(0x6B, 0xAE, 0xD6);
-    private static readonly SKColor High = new(0x08, 0x30, 0x6B);
+    /// <summary>The colour map: matplotlib's "Blues", light for 0 and dark blue for 1.</summary>
+    internal static readonly IColormap Colormap = new ScottPlot.Colormaps.Blues().Reversed();
 
     /// <summary>
-    /// Draws a heatmap of <paramref name="matrix"/> (rows = true class, columns = predicted class) with the count
-    /// in every cell (and the row percentage when <paramref name="normalize"/> and the cells are large enough),
-    /// axis titles "Predicted" and "True", and a colour bar; the image size follows the number of classes.
+    /// Draws a heatmap of <paramref name="matrix"/> (rows = true class, columns = predicted class; colour map
+    /// "Blues") with the count in every cell (and the row percentage when <paramref name="normalize"/> and the cells
+    /// are large enough), axis titles "Predicted" and "True", and a colour bar; the image size follows the number of
+    /// classes.
     /// </summary>
     /// <param name="path">Destination .png file; missing folders are created.</param>
     /// <param name="matrix">Square count matrix, <c>[true, predicted]</c>.</param>
@@ -36,131 +36,88 @@ public static class ConfusionMatrixChart
                 nameof(matrix));
         }
 
+        int max = 0;
         foreach (int value in matrix)
         {
             if (value < 0)
             {
                 throw new ArgumentException("Counts must not be negative.", nameof(matrix));
             }
+
+            max = Math.Max(max, value);
+        }
+
+        double[,] shares = new double[n, n];
+        for (int r = 0; r < n; r++)
+        {
+            long rowSum = 0;
+            for (int c = 0; c < n; c++)
+            {
+                rowSum += matrix[r, c];
+            }
+
+            for (int c = 0; c < n; c++)
+            {
+                shares[r, c] = normalize ? (rowSum == 0 ? 0 : (double)matrix[r, c] / rowSum) : (max == 0 ? 0 : (double)matrix[r, c] / max);
+            }
         }
 
         float cell = Math.Clamp(MathF.Floor(640f / n), 14, 90);
-        float labelSize = Math.Clamp(cell * 0.45f, 9, ChartCore.TickSize);
-        float maxLabel = 160;
-        string[] names = classes.Select(c => ChartText.Ellipsize(c ?? string.Empty, maxLabel, labelSize)).ToArray();
-        float labelWidth = names.Max(s => ChartText.Measure(s, labelSize));
+        string[] names = classes.Select(c => Shorten(c ?? string.Empty, 24)).ToArray();
+        float labelWidth = names.Max(s => s.Length) * 7f;
         bool rotate = labelWidth > cell - 6;
-        float xLabelsHeight = rotate ? (labelWidth * 0.72f) + 12 : 22;
-
-        float gridSide = cell * n;
-        float left = 16 + 24 + labelWidth + 10;
-        float top = string.IsNullOrWhiteSpace(title) ? 16 : 48;
-        float colorBar = 70;
-        int width = (int)Math.Ceiling(Math.Max(left + gridSide + colorBar, ChartText.Measure(title, ChartCore.TitleSize, bold: true) + 40));
-        int height = (int)Math.Ceiling(top + gridSide + xLabelsHeight + 40);
+        int width = (int)Math.Ceiling((cell * n) + labelWidth + 200);
+        int height = (int)Math.Ceiling((cell * n) + (rotate ? labelWidth * 0.72f : 20) + 140);
         width = Math.Clamp(width, ChartCore.MinWidth, ChartCore.MaxSide);
         height = Math.Clamp(height, ChartCore.MinHeight, ChartCore.MaxSide);
 
-        ChartCore.SavePng(path, width, height, canvas =>
-        {
-            ChartCore.DrawTitle(canvas, title, width);
-            var grid = new SKRect(left, top, left + gridSide, top + gridSide);
-            int max = 0;
-            foreach (int v in matrix)
-            {
-                max = Math.Max(max, v);
-            }
+        var plot = ChartCore.NewPlot(title, "Predicted", "True");
+        plot.Grid.IsVisible = false;
 
+        // Row 0 of the data is drawn at the top, cell (r, c) centred at (c, n - 1 - r).
+        var heatmap = plot.Add.Heatmap(shares);
+        heatmap.Colormap = Colormap;
+        heatmap.ManualRange = new ScottPlot.Range(0, 1);
+        heatmap.Extent = new CoordinateRect(-0.5, n - 0.5, -0.5, n - 0.5);
+        var colorBar = plot.Add.ColorBar(heatmap);
+        colorBar.Label = normalize ? "share of the row" : $"share of the largest cell ({max.ToString(CultureInfo.InvariantCulture)})";
+
+        if (cell >= 16)
+        {
             bool showPercent = normalize && cell >= 48;
-            float countSize = Math.Clamp(cell * 0.3f, 8, 16);
+            float size = Math.Clamp(cell * 0.3f, 8, 16);
             for (int r = 0; r < n; r++)
             {
-                long rowSum = 0;
                 for (int c = 0; c < n; c++)
                 {
-                    rowSum += matrix[r, c];
-                }
-
-                for (int c = 0; c < n; c++)
-                {
-                    int count = matrix[r, c];
-                    double share = normalize ? (rowSum == 0 ? 0 : (double)count / rowSum) : (max == 0 ? 0 : (double)count / max);
-                    SKColor fill = ColorFor(share);
-                    var rect = new SKRect(grid.Left + (c * cell), grid.Top + (r * cell), grid.Left + ((c + 1) * cell), grid.Top + ((r + 1) * cell));
-                    using (SKPaint p = ChartCore.Fill(fill, antialias: false))
-                    {
-                        canvas.DrawRect(rect, p);
-                    }
-
-                    if (cell < 16)
-                    {
-                        continue;
-                    }
-
-                    SKColor ink = share > 0.5 ? SKColors.White : ChartCore.TextColor;
-                    string text = count.ToString(CultureInfo.InvariantCulture);
-                    float size = countSize;
-                    while (size > 7 && ChartText.Measure(text, size) > cell - 4)
-                    {
-                        size -= 1;
-                    }
-
+                    string text = matrix[r, c].ToString(CultureInfo.InvariantCulture);
                     if (showPercent)
                     {
-                        ChartText.Draw(canvas, text, rect.MidX, rect.MidY - (cell * 0.12f), size, ink, SKTextAlign.Center, bold: r == c);
-                        string pct = (share * 100).ToString("0.#", CultureInfo.InvariantCulture) + "%";
-                        ChartText.Draw(canvas, pct, rect.MidX, rect.MidY + (cell * 0.2f), size * 0.75f, ink, SKTextAlign.Center);
+                        text += "\n" + (shares[r, c] * 100).ToString("0.#", CultureInfo.InvariantCulture) + "%";
                     }
-                    else
-                    {
-                        ChartText.Draw(canvas, text, rect.MidX, rect.MidY, size, ink, SKTextAlign.Center, bold: r == c);
-                    }
+
+                    var label = plot.Add.Text(text, c, n - 1 - r);
+                    label.LabelFontSize = size;
+                    label.LabelBold = r == c;
+                    label.LabelAlignment = Alignment.MiddleCenter;
+                    label.LabelFontColor = shares[r, c] > 0.5 ? Colors.White : ChartCore.ToColor(ChartCore.TextColor);
                 }
             }
+        }
 
-            using (SKPaint border = ChartCore.Stroke(ChartCore.AxisColor, 1, antialias: false))
-            {
-                canvas.DrawRect(grid, border);
-            }
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            Enumerable.Range(0, n).Select(i => new Tick(i, names[i], isMajor: true)).ToArray());
+        plot.Axes.Left.TickGenerator = new ScottPlot.TickGenerators.NumericManual(
+            Enumerable.Range(0, n).Select(i => new Tick(n - 1 - i, names[i], isMajor: true)).ToArray());
+        if (rotate)
+        {
+            plot.Axes.Bottom.TickLabelStyle.Rotation = -45;
+            plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
+        }
 
-            for (int i = 0; i < n; i++)
-            {
-                float mid = grid.Top + ((i + 0.5f) * cell);
-                ChartText.Draw(canvas, names[i], grid.Left - 6, mid, labelSize, ChartCore.TextColor, SKTextAlign.Right);
-                float midX = grid.Left + ((i + 0.5f) * cell);
-                if (rotate)
-                {
-                    ChartText.DrawRotated(canvas, names[i], midX, grid.Bottom + 8, -45, labelSize, ChartCore.TextColor, SKTextAlign.Right);
-                }
-                else
-                {
-                    ChartText.Draw(canvas, names[i], midX, grid.Bottom + 12, labelSize, ChartCore.TextColor, SKTextAlign.Center);
-                }
-            }
-
-            ChartText.Draw(canvas, "Predicted", grid.MidX, height - 16, ChartCore.LabelSize, ChartCore.TextColor, SKTextAlign.Center, bold: true);
-            ChartText.DrawRotated(canvas, "True", 20, grid.MidY, -90, ChartCore.LabelSize, ChartCore.TextColor, SKTextAlign.Center, bold: true);
-
-            // Colour bar.
-            var bar = new SKRect(grid.Right + 16, grid.Top, grid.Right + 30, grid.Bottom);
-            for (int y = 0; y < (int)bar.Height; y++)
-            {
-                using SKPaint p = ChartCore.Fill(ColorFor(1 - (y / Math.Max(1.0, bar.Height - 1))), antialias: false);
-                canvas.DrawRect(bar.Left, bar.Top + y, bar.Width, 1, p);
-            }
-
-            using (SKPaint border = ChartCore.Stroke(ChartCore.AxisColor, 1, antialias: false))
-            {
-                canvas.DrawRect(bar, border);
-            }
-
-            string topLabel = normalize ? "100%" : max.ToString(CultureInfo.InvariantCulture);
-            string bottomLabel = normalize ? "0%" : "0";
-            ChartText.Draw(canvas, topLabel, bar.Right + 4, bar.Top + 5, 10, ChartCore.TextColor);
-            ChartText.Draw(canvas, bottomLabel, bar.Right + 4, bar.Bottom - 5, 10, ChartCore.TextColor);
-        });
+        plot.Axes.SetLimits(-0.5, n - 0.5, -0.5, n - 0.5);
+        ChartCore.SavePng(path, plot, width, height);
     }
 
-    private static SKColor ColorFor(double t) =>
-        t < 0.5 ? ChartCore.Lerp(Low, Mid, t * 2) : ChartCore.Lerp(Mid, High, (t - 0.5) * 2);
+    private static string Shorten(string text, int max) => text.Length <= max ? text : text[..(max - 3)].TrimEnd() + "...";
 }

@@ -90,8 +90,9 @@ public static class ImageGallery
                 float scale = Math.Min(box.Width / bitmap.Width, box.Height / bitmap.Height);
                 float w = bitmap.Width * scale, h = bitmap.Height * scale;
                 var dest = new SKRect(box.MidX - (w / 2), box.MidY - (h / 2), box.MidX + (w / 2), box.MidY + (h / 2));
-                using var paint = new SKPaint { FilterQuality = SKFilterQuality.High, IsAntialias = true };
-                canvas.DrawBitmap(bitmap, dest, paint);
+                using SKImage image = SKImage.FromBitmap(bitmap);
+                using var paint = new SKPaint { IsAntialias = true };
+                canvas.DrawImage(image, dest, new SKSamplingOptions(SKCubicResampler.Mitchell), paint);
             }
         }
 

@@ -1,8 +1,9 @@
-using Microsoft.ML;
+using MLPipelines.Trainers;
 using MLPipelines.Knn;
 using MLPipelines.Trainers.Knn;
 
-namespace MLPipelines.Trainers;
+// In namespace Microsoft.ML, like ML.NET's own trainer packages: `using Microsoft.ML;` is enough to find them.
+namespace Microsoft.ML;
 
 /// <summary>
 /// Catalog entry points of the exact k-nearest-neighbour classifier, in ML.NET's style:

@@ -1,8 +1,9 @@
-using Microsoft.ML;
+using MLPipelines.Trainers;
 using MLPipelines.Mlp;
 using MLPipelines.Trainers.Mlp;
 
-namespace MLPipelines.Trainers;
+// In namespace Microsoft.ML, like ML.NET's own trainer packages: `using Microsoft.ML;` is enough to find them.
+namespace Microsoft.ML;
 
 /// <summary>
 /// Catalog entry points of the pure-C# MLP trainers, in ML.NET's style:
@@ -20,7 +21,7 @@ public static class MlpCatalog
     /// <param name="learningRate">Learning rate.</param>
     /// <param name="batchSize">Rows per mini-batch.</param>
     /// <param name="optimizer">Optimiser.</param>
-    /// <param name="seed">Seed of initialisation and shuffling.</param>
+    /// <param name="seed">Seed of initialisation and shuffling; null draws it from the catalog's <see cref="MLContext"/>.</param>
     public static MlpBinaryTrainer Mlp(
         this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         string labelColumnName = ColumnNames.Label,
@@ -30,7 +31,7 @@ public static class MlpCatalog
         double learningRate = MlpTrainingSettings.Defaults.LearningRate,
         int batchSize = MlpTrainingSettings.Defaults.BatchSize,
         OptimizerKind optimizer = MlpTrainingSettings.Defaults.Optimizer,
-        int seed = MlpTrainingSettings.Defaults.Seed)
+        int? seed = null)
         => catalog.Mlp(Fill(new MlpOptions(), labelColumnName, featureColumnName, hiddenLayers, epochs, learningRate, batchSize, optimizer, seed));
 
     /// <summary>A binary MLP classifier configured by <paramref name="options"/> (copied).</summary>
@@ -39,7 +40,7 @@ public static class MlpCatalog
     public static MlpBinaryTrainer Mlp(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog, MlpOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new MlpBinaryTrainer(options);
+        return new MlpBinaryTrainer(options, CallerEnvironment.Of(catalog));
     }
 
     /// <summary>A multiclass MLP classifier with <see cref="MlpMulticlassOptions"/>' defaults for everything not given.</summary>
@@ -51,7 +52,7 @@ public static class MlpCatalog
     /// <param name="learningRate">Learning rate.</param>
     /// <param name="batchSize">Rows per mini-batch.</param>
     /// <param name="optimizer">Optimiser.</param>
-    /// <param name="seed">Seed of initialisation and shuffling.</param>
+    /// <param name="seed">Seed of initialisation and shuffling; null draws it from the catalog's <see cref="MLContext"/>.</param>
     public static MlpMulticlassTrainer Mlp(
         this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName = ColumnNames.Label,
@@ -61,7 +62,7 @@ public static class MlpCatalog
         double learningRate = MlpMulticlassOptions.Defaults.LearningRate,
         int batchSize = MlpMulticlassOptions.Defaults.BatchSize,
         OptimizerKind optimizer = MlpMulticlassOptions.Defaults.Optimizer,
-        int seed = MlpTrainingSettings.Defaults.Seed)
+        int? seed = null)
         => catalog.Mlp(Fill(new MlpMulticlassOptions(), labelColumnName, featureColumnName, hiddenLayers, epochs, learningRate, batchSize, optimizer, seed));
 
     /// <summary>A multiclass MLP classifier configured by <paramref name="options"/> (copied).</summary>
@@ -70,11 +71,11 @@ public static class MlpCatalog
     public static MlpMulticlassTrainer Mlp(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, MlpMulticlassOptions options)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new MlpMulticlassTrainer(options);
+        return new MlpMulticlassTrainer(options, CallerEnvironment.Of(catalog));
     }
 
     private static T Fill<T>(T options, string label, string features, int[]? hidden, int epochs, double learningRate, int batchSize,
-        OptimizerKind optimizer, int seed) where T : MlpOptions
+        OptimizerKind optimizer, int? seed) where T : MlpOptions
     {
         options.LabelColumnName = label;
         options.FeatureColumnName = features;

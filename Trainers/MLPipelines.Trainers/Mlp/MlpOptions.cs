@@ -53,6 +53,17 @@ public class MlpOptions : MlpTrainingSettings
     /// <summary>Receives one record per finished epoch (loss, accuracy, learning rate). The default value is null.</summary>
     public IProgress<EpochRecord>? Progress { get; set; }
 
+    /// <summary>
+    /// Seed of initialisation, shuffling, dropout and the validation hold-out; null draws it from the caller's
+    /// <see cref="Microsoft.ML.MLContext"/> (so <c>new MLContext(seed: 7)</c> makes the run repeatable, as with ML.NET's own
+    /// trainers), or uses <see cref="MlpTrainingSettings.Defaults.Seed"/> for a trainer created without a context.
+    /// The default value is null.
+    /// </summary>
+    public new int? Seed { get; set; }
+
+    /// <summary>Stops training between mini-batches (<c>Fit</c> then throws <see cref="OperationCanceledException"/>). The default value is <see cref="CancellationToken.None"/>.</summary>
+    public CancellationToken CancellationToken { get; set; }
+
     /// <summary>A copy of these options (arrays copied too; the runtime type kept), for a trainer to own.</summary>
     public new MlpOptions Clone()
     {

@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 using MLPipelines.Mlp;
 using MLPipelines.Trainers.OnnxModel;
 
@@ -11,11 +12,14 @@ namespace MLPipelines.Trainers.Mlp;
 /// </summary>
 public abstract class MlpTrainerBase : IEstimator<MlpModel>
 {
-    private protected MlpTrainerBase(MlpOptions options)
+    private readonly IHostEnvironment? _environment;
+
+    private protected MlpTrainerBase(MlpOptions options, IHostEnvironment? environment)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         Options = options.Clone();
+        _environment = environment;
     }
 
     /// <summary>The trainer's own copy of the options it was created with.</summary>
@@ -31,8 +35,10 @@ public abstract class MlpTrainerBase : IEstimator<MlpModel>
     public MlpModel Fit(IDataView trainData, IDataView? validationData)
     {
         ArgumentNullException.ThrowIfNull(trainData);
-        var ml = new MLContext(Options.Seed);
-        var (train, validation, classes) = TrainingRows.Split(Read, trainData, validationData, Options.ValidationFraction, Options.Seed, Options.EarlyStoppingPatience);
+        using var caller = new CallerEnvironment(_environment, GetType().Name, Options.CancellationToken);
+        var seed = caller.Seed(Options.Seed, MlpTrainingSettings.Defaults.Seed);
+        var ml = new MLContext(seed);
+        var (train, validation, classes) = TrainingRows.Split(Read, trainData, validationData, Options.ValidationFraction, seed, Options.EarlyStoppingPatience);
         var trainSet = new MlpDataset(train.Features, train.Labels, train.Dimension);
         var validationSet = validation is null ? null : new MlpDataset(validation.Features, validation.Labels, validation.Dimension);
 
@@ -45,6 +51,7 @@ public abstract class MlpTrainerBase : IEstimator<MlpModel>
             ClassCount = classes.Count,
         };
         var settings = Options.Clone();
+        ((MlpTrainingSettings)settings).Seed = seed;
         if (Options.RandomShift > 0)
         {
             // The shift becomes this run's augmenter (a fresh one: augmenters keep scratch buffers).
@@ -55,7 +62,10 @@ public abstract class MlpTrainerBase : IEstimator<MlpModel>
             settings.Augmenter = new RandomShiftAugmenter(shape[0], shape[1], shape[2], Options.RandomShift);
             settings.RandomShift = 0;
         }
-        var result = new MlpEngine(architecture, settings).Train(trainSet, validationSet, Options.Progress);
+        caller.Info(FormattableString.Invariant($"training on {trainSet.Count} rows of {train.Dimension} features") +
+            (validationSet is null ? "" : FormattableString.Invariant($", validating on {validationSet.Count}")) +
+            FormattableString.Invariant($", hidden layers [{string.Join(", ", Options.HiddenLayers)}], {Options.Epochs} epochs, seed {seed}"));
+        var result = new MlpEngine(architecture, settings).Train(trainSet, validationSet, caller.Epochs(Options.Progress, Options.Epochs), caller.Token);
         var compiled = Compile(ml, trainData, train.Dimension, (g, x) => MlpOnnxExporter.WriteLogits(g, result.Network, x));
         return new MlpModel(compiled.Chain, compiled.Onnx, result, classes);
     }
@@ -78,7 +88,21 @@ public sealed class MlpBinaryTrainer : MlpTrainerBase
 {
     /// <summary>Creates the trainer; the options are validated here, naming the first invalid one.</summary>
     /// <param name="options">Network and training options.</param>
-    public MlpBinaryTrainer(MlpOptions options) : base(options)
+    public MlpBinaryTrainer(MlpOptions options) : base(options, null)
+    {
+    }
+
+    /// <summary>
+    /// Creates the trainer in <paramref name="context"/>: it logs to <c>context.Log</c>, draws the seed from the context
+    /// when <see cref="MlpOptions.Seed"/> is null, and stops when the context's execution is cancelled.
+    /// </summary>
+    /// <param name="context">The caller's ML.NET context.</param>
+    /// <param name="options">Network and training options.</param>
+    public MlpBinaryTrainer(MLContext context, MlpOptions options) : base(options, context ?? throw new ArgumentNullException(nameof(context)))
+    {
+    }
+
+    internal MlpBinaryTrainer(MlpOptions options, IHostEnvironment? environment) : base(options, environment)
     {
     }
 
@@ -104,7 +128,21 @@ public sealed class MlpMulticlassTrainer : MlpTrainerBase
 {
     /// <summary>Creates the trainer; the options are validated here, naming the first invalid one.</summary>
     /// <param name="options">Network and training options.</param>
-    public MlpMulticlassTrainer(MlpMulticlassOptions options) : base(options)
+    public MlpMulticlassTrainer(MlpMulticlassOptions options) : base(options, null)
+    {
+    }
+
+    /// <summary>
+    /// Creates the trainer in <paramref name="context"/>: it logs to <c>context.Log</c>, draws the seed from the context
+    /// when <see cref="MlpOptions.Seed"/> is null, and stops when the context's execution is cancelled.
+    /// </summary>
+    /// <param name="context">The caller's ML.NET context.</param>
+    /// <param name="options">Network and training options.</param>
+    public MlpMulticlassTrainer(MLContext context, MlpMulticlassOptions options) : base(options, context ?? throw new ArgumentNullException(nameof(context)))
+    {
+    }
+
+    internal MlpMulticlassTrainer(MlpMulticlassOptions options, IHostEnvironment? environment) : base(options, environment)
     {
     }
 
