@@ -219,7 +219,8 @@ public sealed class SimilarTests
         }
         Assert.Equal(0, code);
         var lines = captured.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        var ranks = lines.Where(l => l.Length > 0 && char.IsDigit(l[0])).ToList();
+        // Console.Out is process-wide and other tests run in parallel: keep only the rank lines ("RANK<TAB>LABEL<TAB>...").
+        var ranks = lines.Where(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\d+\t[^\t]+\t")).ToList();
         Assert.Equal(4, ranks.Count);
         Assert.StartsWith("1\tb\t", ranks[0], StringComparison.Ordinal);
         Assert.True(new FileInfo(png).Length > 1000);

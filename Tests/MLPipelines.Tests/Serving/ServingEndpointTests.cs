@@ -62,7 +62,7 @@ public sealed class ServingEndpointTests(ServingFixture fixture) : IAsyncLifetim
         Assert.Equal(["a", "b"], card.GetProperty("classes").EnumerateArray().Select(c => c.GetString()));
         Assert.Equal(28, card.GetProperty("image_size").GetInt32());
         Assert.Equal(1, card.GetProperty("channels").GetInt32());
-        Assert.Equal("5.0.1", card.GetProperty("mlnet_version").GetString());
+        Assert.Equal("6.0.0", card.GetProperty("mlnet_version").GetString());
         var metrics = MetricsJson.Read(Path.Combine(fixture.M1Run, "metrics.json"));
         Assert.Equal(metrics.Validation.Accuracy, card.GetProperty("metrics").GetProperty("validation").GetProperty("accuracy").GetDouble(), 12);
         Assert.False(card.GetProperty("metrics").GetProperty("validation").TryGetProperty("confusion", out _), "matrices are left out of the card");
