@@ -13,13 +13,15 @@ internal sealed class M1Command : ICommand
 
     public string Summary => "Milestone 1: pure-C# MLP on sign-language digits (binary 6 vs 8 or all ten).";
 
-    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--no-standardize" };
+    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--no-standardize", "--image-normalize" };
 
     public string Usage => """
         mlpipelines m1 [--data DIR] [--classes 6,8|all] [--image-size 28] [--epochs N] [--seed N | --seeds 1,2,3,4,5]
                        [--out DIR] [--test-data DIR] [--hidden 64] [--activation sigmoid|relu|tanh]
                        [--optimizer sgd|momentum|adam] [--lr X] [--batch-size N] [--dropout P] [--l2 X]
-                       [--patience N] [--shift PIXELS] [--validation-fraction 0.2] [--no-standardize]
+                       [--patience N] [--shift PIXELS] [--validation-fraction 0.2] [--no-standardize] [--image-normalize]
+                       [--recipe course|best] [--rotation DEG] [--zoom X] [--translate PIXELS]
+                       [--label-smoothing X] [--schedule constant|step|cosine|warmupcosine] [--warmup N]
 
         Trains the from-scratch MLP inside an ML.NET chain (images -> pixels -> MLP) on a stratified split and
         writes to --out (default runs/m1): model.zip, metrics.json, loss-curve.png, accuracy-curve.png,
@@ -27,7 +29,12 @@ internal sealed class M1Command : ICommand
         binary cross-entropy and mini-batch gradient descent; more classes train a 784-128-64-K ReLU network
         with softmax, Adam and early stopping. --seeds runs one training per seed (in --out/seed-N) and prints
         the mean and standard deviation of the validation accuracy.
+          --image-normalize  each image to zero mean and unit deviation over its pixels before standardisation
           --data DIR       data root holding sign-language-digits/ (or that folder); default: $MLPIPELINES_DATA
+          --recipe         course (default: the settings above) or best: 784-512-256 ReLU, dropout 0.1, Adam lr 0.002,
+                           60 epochs of warm-up (3) + cosine, random affine (12 deg, zoom 0.1, 2.5 px), label smoothing
+                           0.1 with more than two classes, no early stopping; other options override the recipe's values
+          --rotation/--zoom/--translate  random affine augmentation (replaces --shift)
         """;
 
     /// <summary>What an m1 invocation runs: the experiment, the overrides of the task's MLP defaults, and the seeds.</summary>
@@ -43,6 +50,7 @@ internal sealed class M1Command : ICommand
             Classes = args.Classes("6,8"),
             ImageSize = args.Int("--image-size", 28, 4, 1024),
             Standardize = !args.Flag("--no-standardize"),
+            PerImageNormalize = args.Flag("--image-normalize"),
             ValidationFraction = OptionValidators.ValidationFraction(args),
             TestData = args.String("--test-data"),
             OutputDirectory = args.String("--out") ?? Path.Combine("runs", "m1"),
@@ -50,6 +58,7 @@ internal sealed class M1Command : ICommand
         };
         var options = new Milestone1Options
         {
+            Recipe = args.Enum("--recipe", MilestoneRecipe.Course),
             HiddenLayers = args.Widths("--hidden"),
             HiddenActivation = args.NullableEnum<Activation>("--activation"),
             Optimizer = args.NullableEnum<OptimizerKind>("--optimizer"),
@@ -60,6 +69,12 @@ internal sealed class M1Command : ICommand
             L2 = args.NullableNonNegative("--l2"),
             EarlyStoppingPatience = args.NullableInt("--patience", 0),
             RandomShift = args.NullableInt("--shift", 0, 8),
+            RandomRotation = args.NullableDouble("--rotation", v => v is >= 0 and <= 180, "in [0, 180]"),
+            RandomZoom = args.NullableFraction("--zoom"),
+            RandomTranslation = args.NullableNonNegative("--translate"),
+            LabelSmoothing = args.NullableFraction("--label-smoothing"),
+            Schedule = args.NullableEnum<LearningRateSchedule>("--schedule"),
+            WarmupEpochs = args.NullableInt("--warmup", 0, 100_000),
         };
         return new Plan(experiment, options, args.Seeds());
     }
@@ -71,7 +86,7 @@ internal sealed class M1Command : ICommand
         var summary = SeedRuns.Run(plan.Experiment, plan.Seeds, run =>
         {
             var options = plan.Options.Clone();
-            var epochs = options.Epochs ?? (plan.Experiment.Classes is { Count: 2 } ? Milestone1.BinaryDefaults().Epochs : Milestone1.MulticlassDefaults().Epochs);
+            var epochs = options.Epochs ?? options.Resolve(plan.Experiment.Classes is { Count: 2 }, run.Seed).Epochs;
             var result = TrainingDisplay.Run($"m1 seed {run.Seed}", epochs, (progress, log) =>
             {
                 options.Progress = progress;

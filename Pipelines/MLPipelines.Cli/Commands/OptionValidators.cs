@@ -54,7 +54,8 @@ internal static class OptionValidators
             "step" => TorchLearningRateSchedule.Step(stepSize, gamma),
             "cosine" => TorchLearningRateSchedule.Cosine(1e-5),
             "none" => TorchLearningRateSchedule.None,
-            _ => throw new UsageException($"--schedule must be step, cosine or none, got '{kind}'."),
+            "warmup-cosine" => TorchLearningRateSchedule.WarmupCosine(args.Int("--warmup", 3, 0, 100_000)),
+            _ => throw new UsageException($"--schedule must be step, cosine, warmup-cosine or none, got '{kind}'."),
         };
     }
 }

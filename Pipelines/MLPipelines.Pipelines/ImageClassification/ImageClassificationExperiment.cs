@@ -45,6 +45,13 @@ public sealed class ExperimentOptions
     /// <summary>Standardise every pixel to zero mean and unit variance over the training images (stock NormalizeMeanVariance with fixZero false, so it centres). The default value is true.</summary>
     public bool Standardize { get; set; } = true;
 
+    /// <summary>
+    /// Normalise each image to zero mean and unit standard deviation over its own pixels (stock
+    /// NormalizeGlobalContrast) before the optional per-pixel <see cref="Standardize"/>: the network then sees the same
+    /// numbers whatever the photo's brightness and contrast. The default value is false.
+    /// </summary>
+    public bool PerImageNormalize { get; set; }
+
     /// <summary>Stratified fraction of the images held out for validation. The default value is 0.2.</summary>
     public double ValidationFraction { get; set; } = 0.2;
 
@@ -198,6 +205,7 @@ public static class ImageClassificationExperiment
         metrics.Extra["image_size"] = run.ImageSize;
         metrics.Extra["channels"] = run.Grayscale ? 1 : 3;
         metrics.Extra["standardize"] = run.Standardize;
+        metrics.Extra["per_image_normalize"] = run.PerImageNormalize;
         metrics.Extra["seed"] = run.Seed;
         metrics.Extra["validation_fraction"] = run.ValidationFraction;
         metrics.Extra["train_count"] = split.Train.Count;
@@ -273,6 +281,8 @@ public static class ImageClassificationExperiment
             ImageSize = options.ImageSize,
             Grayscale = options.Grayscale,
         });
+        if (options.PerImageNormalize)
+            images = images.Append(ml.Transforms.NormalizeGlobalContrast(ColumnNames.Features, ensureZeroMean: true, ensureUnitStandardDeviation: true));
         return options.Standardize
             ? images.Append(ml.Transforms.NormalizeMeanVariance(ColumnNames.Features, fixZero: false))
             : images;

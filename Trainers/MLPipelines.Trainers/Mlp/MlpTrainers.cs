@@ -55,6 +55,16 @@ public abstract class MlpTrainerBase : IEstimator<MlpModel>
             settings.Augmenter = new RandomShiftAugmenter(shape[0], shape[1], shape[2], Options.RandomShift);
             settings.RandomShift = 0;
         }
+        else if (Options.UsesRandomAffine)
+        {
+            var shape = TrainingRows.ImageShape(trainData.Schema, Options.FeatureColumnName, train.Dimension, Options.ImageShape, twoDimensionsAreGrey: true)
+                ?? throw new ArgumentException(
+                    $"The random affine augmentation needs image-shaped features, but column '{Options.FeatureColumnName}' has no image dimensions; set ImageShape.",
+                    nameof(MlpOptions.RandomRotation));
+            settings.Augmenter = new RandomAffineAugmenter(shape[0], shape[1], shape[2], Options.RandomRotation,
+                1 - Options.RandomZoom, 1 + Options.RandomZoom, Options.RandomTranslation);
+            settings.RandomRotation = settings.RandomZoom = settings.RandomTranslation = 0;
+        }
         var result = new MlpEngine(architecture, settings).Train(trainSet, validationSet, Options.Progress);
         var compiled = Compile(ml, trainData, train.Dimension, (g, x) => MlpOnnxExporter.WriteLogits(g, result.Network, x));
         return new MlpModel(compiled.Chain, compiled.Onnx, result, classes);
