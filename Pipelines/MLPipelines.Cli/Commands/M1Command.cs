@@ -13,13 +13,14 @@ internal sealed class M1Command : ICommand
 
     public string Summary => "Milestone 1: pure-C# MLP on sign-language digits (binary 6 vs 8 or all ten).";
 
-    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--no-standardize", "--image-normalize" };
+    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--no-standardize" };
 
     public string Usage => """
         mlpipelines m1 [--data DIR] [--classes 6,8|all] [--image-size 28] [--epochs N] [--seed N | --seeds 1,2,3,4,5]
                        [--out DIR] [--test-data DIR] [--hidden 64] [--activation sigmoid|relu|tanh]
                        [--optimizer sgd|momentum|adam] [--lr X] [--batch-size N] [--dropout P] [--l2 X]
-                       [--patience N] [--shift PIXELS] [--validation-fraction 0.2] [--no-standardize] [--image-normalize]
+                       [--patience N] [--shift PIXELS] [--validation-fraction 0.2] [--no-standardize]
+                       [--normalize pixel|image|both|none] [--background-copies N]
                        [--recipe course|best] [--rotation DEG] [--zoom X] [--translate PIXELS]
                        [--label-smoothing X] [--schedule constant|step|cosine|warmupcosine] [--warmup N]
 
@@ -29,7 +30,10 @@ internal sealed class M1Command : ICommand
         binary cross-entropy and mini-batch gradient descent; more classes train a 784-128-64-K ReLU network
         with softmax, Adam and early stopping. --seeds runs one training per seed (in --out/seed-N) and prints
         the mean and standard deviation of the validation accuracy.
-          --image-normalize  each image to zero mean and unit deviation over its pixels before standardisation
+          --background-copies N  train on N extra copies of every training photo with its background (outside
+                           a skin-colour hand mask) replaced by black, a random colour, noise or a gradient
+          --normalize      pixel: standardise every pixel over the training images (course); image: each image to
+                           zero mean and unit deviation over its own pixels (best); both; none (= --no-standardize)
           --data DIR       data root holding sign-language-digits/ (or that folder); default: $MLPIPELINES_DATA
           --recipe         course (default: the settings above) or best: 784-512-256 ReLU, dropout 0.1, Adam lr 0.002,
                            60 epochs of warm-up (3) + cosine, random affine (12 deg, zoom 0.1, 2.5 px), label smoothing
@@ -49,16 +53,17 @@ internal sealed class M1Command : ICommand
             DataRoot = args.String("--data"),
             Classes = args.Classes("6,8"),
             ImageSize = args.Int("--image-size", 28, 4, 1024),
-            Standardize = !args.Flag("--no-standardize"),
-            PerImageNormalize = args.Flag("--image-normalize"),
             ValidationFraction = OptionValidators.ValidationFraction(args),
             TestData = args.String("--test-data"),
+            BackgroundCopies = args.Int("--background-copies", 0, 0, 20),
             OutputDirectory = args.String("--out") ?? Path.Combine("runs", "m1"),
             Producer = "m1",
         };
+        var recipe = args.Enum("--recipe", MilestoneRecipe.Course);
+        OptionValidators.Normalization(args, recipe, experiment);
         var options = new Milestone1Options
         {
-            Recipe = args.Enum("--recipe", MilestoneRecipe.Course),
+            Recipe = recipe,
             HiddenLayers = args.Widths("--hidden"),
             HiddenActivation = args.NullableEnum<Activation>("--activation"),
             Optimizer = args.NullableEnum<OptimizerKind>("--optimizer"),

@@ -52,6 +52,13 @@ public sealed class ExperimentOptions
     /// </summary>
     public bool PerImageNormalize { get; set; }
 
+    /// <summary>
+    /// Training-time background randomisation: this many extra copies of every training photo, each with its
+    /// background replaced by a random one (<see cref="Milestones.BackgroundCopies.RandomiseBackgrounds"/>); 0 for
+    /// none. Validation and test images are never changed, and prediction is unchanged. The default value is 0.
+    /// </summary>
+    public int BackgroundCopies { get; set; }
+
     /// <summary>Stratified fraction of the images held out for validation. The default value is 0.2.</summary>
     public double ValidationFraction { get; set; } = 0.2;
 
@@ -166,7 +173,30 @@ public static class ImageClassificationExperiment
                     $"train {split.Train.Count}, validation {split.Validation.Count}");
 
         var labels = new LabelEncoding(ml, classes, binary);
-        var trainRaw = labels.ToDataView(split.Train);
+        var trainItems = split.Train;
+        string? copies = null;
+        if (run.BackgroundCopies > 0)
+        {
+            copies = Path.Combine(Path.GetTempPath(), "mlpipelines-backgrounds-" + Guid.NewGuid().ToString("N"));
+            log?.Report($"Randomising backgrounds: {run.BackgroundCopies} cop{(run.BackgroundCopies == 1 ? "y" : "ies")} of each training photo");
+            trainItems = Milestones.BackgroundCopies.RandomiseBackgrounds(split.Train, run.BackgroundCopies, run.Seed, copies);
+        }
+        try
+        {
+            return RunSplit(run, data, training, log, output, ml, classes, binary, split, labels, trainItems);
+        }
+        finally
+        {
+            if (copies is not null && Directory.Exists(copies))
+                Directory.Delete(copies, recursive: true);
+        }
+    }
+
+    private static ExperimentResult RunSplit(ExperimentOptions run, ExperimentData data, ClassifierTraining training, IProgress<string>? log,
+        RunFolder output, MLContext ml, IReadOnlyList<string> classes, bool binary, SplitResult<ImageItem> split, LabelEncoding labels,
+        IReadOnlyList<ImageItem> trainItems)
+    {
+        var trainRaw = labels.ToDataView(trainItems);
         var validationRaw = labels.ToDataView(split.Validation);
         var testRaw = data.TestItems is { } testItems ? labels.ToDataView(testItems) : null;
 
@@ -209,6 +239,7 @@ public static class ImageClassificationExperiment
         metrics.Extra["seed"] = run.Seed;
         metrics.Extra["validation_fraction"] = run.ValidationFraction;
         metrics.Extra["train_count"] = split.Train.Count;
+        metrics.Extra["background_copies"] = run.BackgroundCopies;
         metrics.Extra["epochs_run"] = trained.History.Count;
         if (trained.BestEpoch is int best)
             metrics.Extra["best_epoch"] = best;
