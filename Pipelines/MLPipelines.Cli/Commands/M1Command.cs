@@ -32,12 +32,14 @@ internal sealed class M1Command : ICommand
         the mean and standard deviation of the validation accuracy.
           --background-copies N  train on N extra copies of every training photo with its background (outside
                            a skin-colour hand mask) replaced by black, a random colour, noise or a gradient
+                           (course: 0, best: 2; nothing changes at prediction time)
           --normalize      pixel: standardise every pixel over the training images (course); image: each image to
                            zero mean and unit deviation over its own pixels (best); both; none (= --no-standardize)
           --data DIR       data root holding sign-language-digits/ (or that folder); default: $MLPIPELINES_DATA
           --recipe         course (default: the settings above) or best: 784-512-256 ReLU, dropout 0.1, Adam lr 0.002,
                            60 epochs of warm-up (3) + cosine, random affine (12 deg, zoom 0.1, 2.5 px), label smoothing
-                           0.1 with more than two classes, no early stopping; other options override the recipe's values
+                           0.1 with more than two classes, no early stopping, per-image normalisation, 2 background
+                           copies; other options override the recipe's values
           --rotation/--zoom/--translate  random affine augmentation (replaces --shift)
         """;
 
@@ -55,12 +57,12 @@ internal sealed class M1Command : ICommand
             ImageSize = args.Int("--image-size", 28, 4, 1024),
             ValidationFraction = OptionValidators.ValidationFraction(args),
             TestData = args.String("--test-data"),
-            BackgroundCopies = args.Int("--background-copies", 0, 0, 20),
             OutputDirectory = args.String("--out") ?? Path.Combine("runs", "m1"),
             Producer = "m1",
         };
         var recipe = args.Enum("--recipe", MilestoneRecipe.Course);
         OptionValidators.Normalization(args, recipe, experiment);
+        experiment.BackgroundCopies = args.Int("--background-copies", experiment.BackgroundCopies, 0, 20);
         var options = new Milestone1Options
         {
             Recipe = recipe,

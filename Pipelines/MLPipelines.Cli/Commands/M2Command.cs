@@ -20,7 +20,7 @@ internal sealed class M2Command : ICommand
         mlpipelines m2 [--data DIR] [--classes 6,8|all] [--epochs N] [--seed N | --seeds 1,2,3,4,5]
                        [--optimizer adam|sgd|adamw] [--lr X] [--batch-size N] [--device auto|cpu|cuda]
                        [--out DIR] [--test-data DIR] [--hidden 128,64] [--dropout P] [--weight-decay X]
-                       [--schedule step|cosine|none] [--step-size N] [--gamma X] [--patience N] [--shift PIXELS]
+                       [--schedule step|cosine|warmup-cosine|none] [--step-size N] [--gamma X] [--patience N] [--shift PIXELS]
                        [--image-size 28] [--validation-fraction 0.2] [--threads N] [--no-standardize]
                        [--normalize pixel|image|both|none] [--background-copies N]
                        [--recipe course|best] [--rotation DEG] [--zoom X] [--translate PIXELS]
@@ -35,13 +35,15 @@ internal sealed class M2Command : ICommand
         (in --out/seed-N) and prints the mean and standard deviation of the validation accuracy.
           --background-copies N  train on N extra copies of every training photo with its background (outside
                            a skin-colour hand mask) replaced by black, a random colour, noise or a gradient
+                           (course: 0, best: 2; nothing changes at prediction time)
           --normalize      pixel: standardise every pixel over the training images (course); image: each image to
                            zero mean and unit deviation over its own pixels (best); both; none (= --no-standardize)
           --data DIR       data root holding sign-language-digits/ (or that folder); default: $MLPIPELINES_DATA
           --device         auto (CUDA when available), cpu or cuda (falls back to the CPU with a message)
           --recipe         course (default: the settings above) or best: 784-512-256-K, dropout 0.1, AdamW lr 0.002,
                            60 epochs of warm-up (3) + cosine, random affine (12 deg, zoom 0.1, 2.5 px), label
-                           smoothing 0.1, no early stopping; other options override the recipe's values
+                           smoothing 0.1, no early stopping, per-image normalisation, 2 background copies;
+                           other options override the recipe's values
           --rotation/--zoom/--translate  random affine augmentation (replaces --shift when any is positive)
           --schedule warmup-cosine  linear warm-up over --warmup epochs (default 3), then cosine to 0 (--warmup alone
                            implies it)
@@ -71,12 +73,12 @@ internal sealed class M2Command : ICommand
             ImageSize = args.Int("--image-size", 28, 4, 1024),
             ValidationFraction = ValidationFraction(args),
             TestData = args.String("--test-data"),
-            BackgroundCopies = args.Int("--background-copies", 0, 0, 20),
             OutputDirectory = output,
             Producer = "m2",
         };
         var recipe = args.Enum("--recipe", MilestoneRecipe.Course);
         Normalization(args, recipe, experiment);
+        experiment.BackgroundCopies = args.Int("--background-copies", experiment.BackgroundCopies, 0, 20);
         var options = Milestone2Options.For(recipe);
         options.HiddenLayers = args.Widths("--hidden") ?? options.HiddenLayers;
         options.Optimizer = args.Enum("--optimizer", options.Optimizer);

@@ -194,7 +194,8 @@ public static class BackgroundCopies
     /// with its background (outside <see cref="HandMask"/>) replaced by a random one: black (30%), a uniform random colour
     /// (40%), per-pixel noise (15%) or a gradient between two random colours (15%). The copies are PNG files written to
     /// <paramref name="folder"/> (a temporary folder the caller deletes); they are full-size photos, so the model's own
-    /// preprocessing reads them like any other image, and nothing changes at prediction time.
+    /// preprocessing reads them like any other image, and nothing changes at prediction time. A photo whose mask covers
+    /// under 2% of it (no hand found) gets no copies.
     /// </summary>
     /// <param name="train">The training photos.</param>
     /// <param name="copies">Copies per photo; positive.</param>
@@ -212,6 +213,11 @@ public static class BackgroundCopies
         {
             using var bitmap = SKBitmap.Decode(train[i].Path) ?? throw new InvalidDataException($"'{train[i].Path}' could not be decoded.");
             var mask = HandMask(bitmap);
+            int hand = 0;
+            foreach (var m in mask)
+                hand += m ? 1 : 0;
+            if (hand < mask.Length / 50)
+                continue; // no hand found (under 2% of the photo): a copy would be background with a label
             for (var k = 0; k < copies; k++)
             {
                 using var copy = bitmap.Copy();

@@ -98,6 +98,16 @@ public sealed class BackgroundCopiesTests : IDisposable
             backgrounds.Add(copy.GetPixel(1, 1));
         }
         Assert.True(backgrounds.Count >= 2, "the copies should get different backgrounds");
+
+        // A photo without a hand gets no copies (they would be pure background with a label).
+        var empty = Path.Combine(_root, "wall.png");
+        using (var wall = new SKBitmap(20, 20))
+        using (var stream = File.Create(empty))
+        {
+            wall.Erase(new SKColor(210, 210, 210));
+            wall.Encode(stream, SKEncodedImageFormat.Png, 100);
+        }
+        Assert.Single(BackgroundCopies.RandomiseBackgrounds([new ImageItem(empty, "1")], 2, seed: 1, Path.Combine(_root, "copies2")));
         Assert.Throws<ArgumentException>(() => BackgroundCopies.RandomiseBackgrounds([], 0, 1, _root));
     }
 
@@ -120,9 +130,11 @@ public sealed class BackgroundCopiesTests : IDisposable
         MilestoneRecipes.ApplyPreprocessing(MilestoneRecipe.Best, experiment);
         Assert.True(experiment.PerImageNormalize);
         Assert.False(experiment.Standardize);
+        Assert.Equal(MilestoneRecipes.BestBackgroundCopies, experiment.BackgroundCopies);
         MilestoneRecipes.ApplyPreprocessing(MilestoneRecipe.Course, experiment);
         Assert.False(experiment.PerImageNormalize);
         Assert.True(experiment.Standardize);
+        Assert.Equal(0, experiment.BackgroundCopies);
         Assert.Equal(ObjectDump.Of(new Milestone2Options()), ObjectDump.Of(Milestone2Options.For(MilestoneRecipe.Course)));
         Assert.True(Milestone2Options.For(MilestoneRecipe.Best).UsesAffine);
     }
