@@ -85,7 +85,9 @@ public sealed class Milestone2Options
     /// networks and settings); <see cref="MilestoneRecipe.Best"/> is the strongest recipe measured on splits of the
     /// training data (docs/milestones-1-2.md): 784-512-256-K ReLU, dropout 0.1, AdamW (lr 0.002, weight decay 1e-4),
     /// batch 64, 60 epochs of linear warm-up (3 epochs) and cosine annealing, random affine augmentation
-    /// (±12°, zoom ±10%, ±2.5 px), label smoothing 0.1, no early stopping (every training image is used).
+    /// (±12°, zoom ±10%, ±2.5 px), label smoothing 0.1, no early stopping (every training image is used). Its
+    /// preprocessing (per-image normalisation, background-randomised copies) is set on the experiment by
+    /// <see cref="MilestoneRecipes.ApplyPreprocessing"/>.
     /// </summary>
     /// <param name="recipe">The recipe.</param>
     public static Milestone2Options For(MilestoneRecipe recipe) => recipe switch
