@@ -11,6 +11,11 @@ if (args.Length > 0 && args[0] == "featurize-quick")
     return FeaturizeQuick.Run(args);
 }
 
+if (args.Length > 0 && args[0] == "background-eval")
+{
+    return BackgroundEval.Run(args);
+}
+
 if (args.Length > 0 && args[0] == "tta-eval")
 {
     return TtaEval.Run(args);

@@ -102,13 +102,18 @@ public sealed class StockLoadTests(ITestOutputHelper output) : IDisposable
         }
     }
 
-    [Fact]
-    public void TorchSharp_trained_model_zip_loads_with_stock_MLNet()
+    /// <summary>The best recipe adds per-image normalisation (a stock transform) to the chain: the zip must still load with plain ML.NET.</summary>
+    [Theory]
+    [InlineData("m2", "course")]
+    [InlineData("m2", "best")]
+    [InlineData("m1", "best")]
+    public void Trained_model_zip_of_each_recipe_loads_with_stock_MLNet(string command, string recipe)
     {
         string[] classes = ["left", "middle", "right"];
         var data = SyntheticImages.Write(Path.Combine(_root, "data", "sign-language-digits"), classes, perClass: 24, seed: 4, noise: 60);
-        var run = Path.Combine(_root, "m2");
-        RunCli("m2", "--data", Path.GetDirectoryName(data)!, "--classes", "all", "--epochs", "8", "--patience", "0", "--seed", "1", "--out", run);
+        var run = Path.Combine(_root, command + recipe);
+        RunCli(command, "--data", Path.GetDirectoryName(data)!, "--classes", "all", "--epochs", "8", "--patience", "0", "--seed", "1",
+            "--recipe", recipe, "--hidden", "32", "--out", run);
 
         var ml = new MLContext(seed: 1);
         var model = ml.Model.Load(Path.Combine(run, "model.zip"), out _);

@@ -128,7 +128,7 @@ public sealed class MlpEngine
                 PrefetchRows(features, nextRows[..Math.Min(third, nextRows.Length)], d);
                 ws.Forward(layers, x, rows, s.Dropout, rng);
                 PrefetchRows(features, nextRows.Slice(Math.Min(third, nextRows.Length), Math.Min(third, Math.Max(0, nextRows.Length - third))), d);
-                lossSum += ws.OutputLossAndDelta(y, rows, 1f / rows, out int ok);
+                lossSum += ws.OutputLossAndDelta(y, rows, 1f / rows, out int ok, s.LabelSmoothing);
                 PrefetchRows(features, nextRows[Math.Min(2 * third, nextRows.Length)..], d);
                 correct += ok;
                 if (fusedSgd)

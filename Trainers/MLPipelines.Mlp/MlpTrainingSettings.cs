@@ -24,6 +24,13 @@ public enum LearningRateSchedule
 
     /// <summary>η_e = η · (1 + cos(π e / Epochs)) / 2 for the zero-based epoch e (cosine annealing to 0).</summary>
     Cosine,
+
+    /// <summary>
+    /// Linear warm-up over <see cref="MlpTrainingSettings.WarmupEpochs"/> W, then cosine annealing to 0 in the last epoch
+    /// (the epoch-level form of a one-cycle schedule): η_e = η (e + 1) / W for e &lt; W, then
+    /// η (1 + cos(π (e − W) / (Epochs − W − 1))) / 2, the same values as TorchSharp's warm-up cosine schedule.
+    /// </summary>
+    WarmupCosine,
 }
 
 /// <summary>Hyper-parameters of training. ML.NET's <c>MlpOptions</c> derives from it, adding column names and the network shape.</summary>
@@ -93,6 +100,16 @@ public class MlpTrainingSettings
     /// <summary>Gets or sets the decay factor γ of <see cref="LearningRateSchedule.Step"/>, in (0, 1]. The default value is 0.1.</summary>
     public double Gamma { get; set; } = 0.1;
 
+    /// <summary>Gets or sets the warm-up epochs of <see cref="LearningRateSchedule.WarmupCosine"/>. The default value is 3.</summary>
+    public int WarmupEpochs { get; set; } = 3;
+
+    /// <summary>
+    /// Gets or sets the label smoothing e of the softmax cross-entropy: the target puts 1 − e + e / K on the true class
+    /// and e / K on every other one (torch's label_smoothing). Only the softmax (multiclass) output uses it; the
+    /// binary sigmoid output ignores it. Validation loss stays plain cross-entropy. The default value is 0.
+    /// </summary>
+    public double LabelSmoothing { get; set; }
+
     /// <summary>
     /// Gets or sets the number of epochs without an improvement of the validation loss after which training stops
     /// and the best weights are restored; 0 turns early stopping off. Needs a validation set. The default value is 0.
@@ -132,6 +149,8 @@ public class MlpTrainingSettings
         Check(Enum.IsDefined(Schedule), nameof(Schedule), Schedule, "is not a known schedule");
         Check(StepSize > 0, nameof(StepSize), StepSize, "must be positive");
         Check(Gamma > 0 && Gamma <= 1, nameof(Gamma), Gamma, "must be in (0, 1]");
+        Check(WarmupEpochs >= 0, nameof(WarmupEpochs), WarmupEpochs, "must be non-negative");
+        Check(LabelSmoothing >= 0 && LabelSmoothing < 1, nameof(LabelSmoothing), LabelSmoothing, "must be in [0, 1)");
         Check(EarlyStoppingPatience >= 0, nameof(EarlyStoppingPatience), EarlyStoppingPatience, "must be non-negative");
     }
 
@@ -142,8 +161,26 @@ public class MlpTrainingSettings
     {
         LearningRateSchedule.Step => LearningRate * Math.Pow(Gamma, epoch / StepSize),
         LearningRateSchedule.Cosine => LearningRate * 0.5 * (1 + Math.Cos(Math.PI * epoch / Epochs)),
+        LearningRateSchedule.WarmupCosine => LearningRate * WarmupCosineFactor(epoch),
         _ => LearningRate,
     };
+
+    private double WarmupCosineFactor(int epoch)
+    {
+        if (epoch < WarmupEpochs)
+        {
+            return (epoch + 1.0) / WarmupEpochs;
+        }
+
+        int span = Epochs - WarmupEpochs - 1;
+        if (span <= 0)
+        {
+            return 1.0;
+        }
+
+        double t = Math.Min(1.0, (double)(epoch - WarmupEpochs) / span);
+        return 0.5 * (1 + Math.Cos(Math.PI * t));
+    }
 
     private static void Check<T>(bool ok, string name, T value, string rule)
     {

@@ -91,14 +91,14 @@ internal sealed class MlpWorkspace
     }
 
     /// <summary>Summed loss over the rows, correct count, and the output delta (∂ mean loss / ∂ logits, times <paramref name="scale"/> · rows).</summary>
-    public double OutputLossAndDelta(ReadOnlySpan<int> labels, int rows, float scale, out int correct)
+    public double OutputLossAndDelta(ReadOnlySpan<int> labels, int rows, float scale, out int correct, double smoothing = 0)
     {
         int k = _sizes[^1];
         ReadOnlySpan<float> logits = _a[Layers].AsSpan(0, rows * k);
         Span<float> delta = _delta[Layers].AsSpan(0, rows * k);
         return _output == OutputKind.SigmoidBinary
             ? NeuralOps.SigmoidBinary(logits, labels, rows, delta, scale, out correct)
-            : NeuralOps.SoftmaxCrossEntropy(logits, labels, rows, k, delta, scale, out correct);
+            : NeuralOps.SoftmaxCrossEntropy(logits, labels, rows, k, delta, scale, out correct, smoothing);
     }
 
     /// <summary>Summed loss and correct count only.</summary>

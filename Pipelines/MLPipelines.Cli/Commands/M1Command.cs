@@ -20,6 +20,9 @@ internal sealed class M1Command : ICommand
                        [--out DIR] [--test-data DIR] [--hidden 64] [--activation sigmoid|relu|tanh]
                        [--optimizer sgd|momentum|adam] [--lr X] [--batch-size N] [--dropout P] [--l2 X]
                        [--patience N] [--shift PIXELS] [--validation-fraction 0.2] [--no-standardize]
+                       [--normalize pixel|image|both|none] [--background-copies N]
+                       [--recipe course|best] [--rotation DEG] [--zoom X] [--translate PIXELS]
+                       [--label-smoothing X] [--schedule constant|step|cosine|warmupcosine] [--warmup N]
 
         Trains the from-scratch MLP inside an ML.NET chain (images -> pixels -> MLP) on a stratified split and
         writes to --out (default runs/m1): model.zip, metrics.json, loss-curve.png, accuracy-curve.png,
@@ -27,7 +30,17 @@ internal sealed class M1Command : ICommand
         binary cross-entropy and mini-batch gradient descent; more classes train a 784-128-64-K ReLU network
         with softmax, Adam and early stopping. --seeds runs one training per seed (in --out/seed-N) and prints
         the mean and standard deviation of the validation accuracy.
+          --background-copies N  train on N extra copies of every training photo with its background (outside
+                           a skin-colour hand mask) replaced by black, a random colour, noise or a gradient
+                           (course: 0, best: 2; nothing changes at prediction time)
+          --normalize      pixel: standardise every pixel over the training images (course); image: each image to
+                           zero mean and unit deviation over its own pixels (best); both; none (= --no-standardize)
           --data DIR       data root holding sign-language-digits/ (or that folder); default: $MLPIPELINES_DATA
+          --recipe         course (default: the settings above) or best: 784-512-256 ReLU, dropout 0.1, Adam lr 0.002,
+                           60 epochs of warm-up (3) + cosine, random affine (12 deg, zoom 0.1, 2.5 px), label smoothing
+                           0.1 with more than two classes, no early stopping, per-image normalisation, 2 background
+                           copies; other options override the recipe's values
+          --rotation/--zoom/--translate  random affine augmentation (replaces --shift)
         """;
 
     /// <summary>What an m1 invocation runs: the experiment, the overrides of the task's MLP defaults, and the seeds.</summary>
@@ -42,14 +55,17 @@ internal sealed class M1Command : ICommand
             DataRoot = args.String("--data"),
             Classes = args.Classes("6,8"),
             ImageSize = OptionValidators.MlpImageSize(args, 28),
-            Standardize = !args.Flag("--no-standardize"),
             ValidationFraction = OptionValidators.ValidationFraction(args),
             TestData = args.String("--test-data"),
             OutputDirectory = args.String("--out") ?? Path.Combine("runs", "m1"),
             Producer = "m1",
         };
+        var recipe = args.Enum("--recipe", MilestoneRecipe.Course);
+        OptionValidators.Normalization(args, recipe, experiment);
+        experiment.BackgroundCopies = args.Int("--background-copies", experiment.BackgroundCopies, 0, 20);
         var options = new Milestone1Options
         {
+            Recipe = recipe,
             HiddenLayers = args.Widths("--hidden"),
             HiddenActivation = args.NullableEnum<Activation>("--activation"),
             Optimizer = args.NullableEnum<OptimizerKind>("--optimizer"),
@@ -60,6 +76,12 @@ internal sealed class M1Command : ICommand
             L2 = args.NullableNonNegative("--l2"),
             EarlyStoppingPatience = args.NullableInt("--patience", 0),
             RandomShift = args.NullableInt("--shift", 0, 8),
+            RandomRotation = args.NullableDouble("--rotation", v => v is >= 0 and <= 180, "in [0, 180]"),
+            RandomZoom = args.NullableFraction("--zoom"),
+            RandomTranslation = args.NullableNonNegative("--translate"),
+            LabelSmoothing = args.NullableFraction("--label-smoothing"),
+            Schedule = args.NullableEnum<LearningRateSchedule>("--schedule"),
+            WarmupEpochs = args.NullableInt("--warmup", 0, 100_000),
         };
         return new Plan(experiment, options, args.Seeds());
     }

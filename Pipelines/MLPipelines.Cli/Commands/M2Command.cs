@@ -20,8 +20,11 @@ internal sealed class M2Command : ICommand
         mlpipelines m2 [--data DIR] [--classes 6,8|all] [--epochs N] [--seed N | --seeds 1,2,3,4,5]
                        [--optimizer adam|sgd|adamw] [--lr X] [--batch-size N] [--device auto|cpu|cuda]
                        [--out DIR] [--test-data DIR] [--hidden 128,64] [--dropout P] [--weight-decay X]
-                       [--schedule step|cosine|none] [--step-size N] [--gamma X] [--patience N] [--shift PIXELS]
+                       [--schedule step|cosine|warmup-cosine|none] [--step-size N] [--gamma X] [--patience N] [--shift PIXELS]
                        [--image-size 28] [--validation-fraction 0.2] [--threads N] [--no-standardize]
+                       [--normalize pixel|image|both|none] [--background-copies N]
+                       [--recipe course|best] [--rotation DEG] [--zoom X] [--translate PIXELS]
+                       [--label-smoothing X] [--warmup N]
 
         Trains the course's MLPs with TorchSharp inside an ML.NET chain (images -> 28x28 grey pixels ->
         standardisation -> network) and writes to --out (default runs/m2): model.zip, metrics.json,
@@ -30,8 +33,20 @@ internal sealed class M2Command : ICommand
         every 40 epochs), early stopping (patience 15) on a 10% hold-out of the TRAINING split, random shifts
         of up to 2 pixels. The same --seed gives the same split as m1. --seeds runs one training per seed
         (in --out/seed-N) and prints the mean and standard deviation of the validation accuracy.
+          --background-copies N  train on N extra copies of every training photo with its background (outside
+                           a skin-colour hand mask) replaced by black, a random colour, noise or a gradient
+                           (course: 0, best: 2; nothing changes at prediction time)
+          --normalize      pixel: standardise every pixel over the training images (course); image: each image to
+                           zero mean and unit deviation over its own pixels (best); both; none (= --no-standardize)
           --data DIR       data root holding sign-language-digits/ (or that folder); default: $MLPIPELINES_DATA
           --device         auto (CUDA when available), cpu or cuda (falls back to the CPU with a message)
+          --recipe         course (default: the settings above) or best: 784-512-256-K, dropout 0.1, AdamW lr 0.002,
+                           60 epochs of warm-up (3) + cosine, random affine (12 deg, zoom 0.1, 2.5 px), label
+                           smoothing 0.1, no early stopping, per-image normalisation, 2 background copies;
+                           other options override the recipe's values
+          --rotation/--zoom/--translate  random affine augmentation (replaces --shift when any is positive)
+          --schedule warmup-cosine  linear warm-up over --warmup epochs (default 3), then cosine to 0 (--warmup alone
+                           implies it)
         """;
 
     public int Run(Arguments args)
@@ -56,27 +71,31 @@ internal sealed class M2Command : ICommand
             DataRoot = args.String("--data"),
             Classes = classes,
             ImageSize = MlpImageSize(args, 28),
-            Standardize = !args.Flag("--no-standardize"),
             ValidationFraction = ValidationFraction(args),
             TestData = args.String("--test-data"),
             OutputDirectory = output,
             Producer = "m2",
         };
-        var options = new Milestone2Options
-        {
-            HiddenLayers = args.Widths("--hidden"),
-            Optimizer = args.Enum("--optimizer", TorchOptimizerKind.Adam),
-            LearningRate = Positive(args, "--lr", 0.001),
-            BatchSize = args.Int("--batch-size", 64, 1),
-            WeightDecay = NonNegative(args, "--weight-decay", 1e-4),
-            EarlyStoppingPatience = args.Int("--patience", 15, 0),
-            Shift = args.Int("--shift", 2, 0, 16),
-            Device = Device(args),
-            Threads = args.Int("--threads", 0, 0, 1024),
-        };
-        options.Epochs = args.NullableInt("--epochs", 1, 100_000);
-        options.Dropout = args.NullableFraction("--dropout");
-        options.Schedule = Schedule(args, stepDefault: 40);
+        var recipe = args.Enum("--recipe", MilestoneRecipe.Course);
+        Normalization(args, recipe, experiment);
+        experiment.BackgroundCopies = args.Int("--background-copies", experiment.BackgroundCopies, 0, 20);
+        var options = Milestone2Options.For(recipe);
+        options.HiddenLayers = args.Widths("--hidden") ?? options.HiddenLayers;
+        options.Optimizer = args.Enum("--optimizer", options.Optimizer);
+        options.LearningRate = Positive(args, "--lr", options.LearningRate);
+        options.BatchSize = args.Int("--batch-size", options.BatchSize, 1);
+        options.WeightDecay = NonNegative(args, "--weight-decay", options.WeightDecay);
+        options.EarlyStoppingPatience = args.Int("--patience", options.EarlyStoppingPatience, 0);
+        options.Shift = args.Int("--shift", options.Shift, 0, 16);
+        options.Rotation = NonNegative(args, "--rotation", options.Rotation);
+        options.Zoom = args.NullableFraction("--zoom") ?? options.Zoom;
+        options.Translate = NonNegative(args, "--translate", options.Translate);
+        options.LabelSmoothing = args.NullableFraction("--label-smoothing") ?? options.LabelSmoothing;
+        options.Device = Device(args);
+        options.Threads = args.Int("--threads", 0, 0, 1024);
+        options.Epochs = args.NullableInt("--epochs", 1, 100_000) ?? options.Epochs;
+        options.Dropout = args.NullableFraction("--dropout") ?? options.Dropout;
+        options.Schedule = Schedule(args, stepDefault: 40) ?? options.Schedule;
         return new Plan(experiment, options, seeds);
     }
 

@@ -1,4 +1,6 @@
 using System.Globalization;
+using MLPipelines.Pipelines.ImageClassification;
+using MLPipelines.Pipelines.Milestones;
 using MLPipelines.Torch.Training;
 
 namespace MLPipelines.Cli.Commands;
@@ -64,11 +66,35 @@ internal static class OptionValidators
             throw new UsageException($"--gamma must be in (0, 1], got {gamma}.");
         return kind?.ToLowerInvariant() switch
         {
+            null when args.String("--warmup") is not null => TorchLearningRateSchedule.WarmupCosine(args.Int("--warmup", 3, 0, 100_000)),
             null => args.String("--step-size") is null && args.String("--gamma") is null ? null : TorchLearningRateSchedule.Step(stepSize, gamma),
             "step" => TorchLearningRateSchedule.Step(stepSize, gamma),
             "cosine" => TorchLearningRateSchedule.Cosine(1e-5),
             "none" => TorchLearningRateSchedule.None,
-            _ => throw new UsageException($"--schedule must be step, cosine or none, got '{kind}'."),
+            "warmup-cosine" => TorchLearningRateSchedule.WarmupCosine(args.Int("--warmup", 3, 0, 100_000)),
+            _ => throw new UsageException($"--schedule must be step, cosine, warmup-cosine or none, got '{kind}'."),
+        };
+    }
+
+    /// <summary>
+    /// The feature normalisation: the recipe's (<see cref="MilestoneRecipes.ApplyPreprocessing"/>), then
+    /// <c>--no-standardize</c> (none) and <c>--normalize pixel|image|both|none</c>.
+    /// </summary>
+    internal static void Normalization(Arguments args, MilestoneRecipe recipe, ExperimentOptions experiment)
+    {
+        MilestoneRecipes.ApplyPreprocessing(recipe, experiment);
+        if (args.Flag("--no-standardize"))
+            experiment.Standardize = experiment.PerImageNormalize = false;
+        var kind = args.String("--normalize");
+        if (kind is null)
+            return;
+        (experiment.Standardize, experiment.PerImageNormalize) = kind.ToLowerInvariant() switch
+        {
+            "pixel" => (true, false),
+            "image" => (false, true),
+            "both" => (true, true),
+            "none" => (false, false),
+            _ => throw new UsageException($"--normalize must be pixel, image, both or none, got '{kind}'."),
         };
     }
 }

@@ -45,6 +45,20 @@ public sealed class ExperimentOptions
     /// <summary>Standardise every pixel to zero mean and unit variance over the training images (stock NormalizeMeanVariance with fixZero false, so it centres). The default value is true.</summary>
     public bool Standardize { get; set; } = true;
 
+    /// <summary>
+    /// Normalise each image to zero mean and unit standard deviation over its own pixels (stock
+    /// NormalizeGlobalContrast) before the optional per-pixel <see cref="Standardize"/>: the network then sees the same
+    /// numbers whatever the photo's brightness and contrast. The default value is false.
+    /// </summary>
+    public bool PerImageNormalize { get; set; }
+
+    /// <summary>
+    /// Training-time background randomisation: this many extra copies of every training photo, each with its
+    /// background replaced by a random one (<see cref="Milestones.BackgroundCopies.RandomiseBackgrounds"/>); 0 for
+    /// none. Validation and test images are never changed, and prediction is unchanged. The default value is 0.
+    /// </summary>
+    public int BackgroundCopies { get; set; }
+
     /// <summary>Stratified fraction of the images held out for validation. The default value is 0.2.</summary>
     public double ValidationFraction { get; set; } = 0.2;
 
@@ -161,7 +175,30 @@ public static class ImageClassificationExperiment
                     $"train {split.Train.Count}, validation {split.Validation.Count}");
 
         var labels = new LabelEncoding(ml, classes, binary);
-        var trainRaw = labels.ToDataView(split.Train);
+        var trainItems = split.Train;
+        string? copies = null;
+        if (run.BackgroundCopies > 0)
+        {
+            copies = Path.Combine(Path.GetTempPath(), "mlpipelines-backgrounds-" + Guid.NewGuid().ToString("N"));
+            log?.Report($"Randomising backgrounds: {run.BackgroundCopies} cop{(run.BackgroundCopies == 1 ? "y" : "ies")} of each training photo");
+            trainItems = Milestones.BackgroundCopies.RandomiseBackgrounds(split.Train, run.BackgroundCopies, run.Seed, copies);
+        }
+        try
+        {
+            return RunSplit(run, data, training, log, output, ml, classes, binary, split, labels, trainItems);
+        }
+        finally
+        {
+            if (copies is not null && Directory.Exists(copies))
+                Directory.Delete(copies, recursive: true);
+        }
+    }
+
+    private static ExperimentResult RunSplit(ExperimentOptions run, ExperimentData data, ClassifierTraining training, IProgress<string>? log,
+        RunFolder output, MLContext ml, IReadOnlyList<string> classes, bool binary, SplitResult<ImageItem> split, LabelEncoding labels,
+        IReadOnlyList<ImageItem> trainItems)
+    {
+        var trainRaw = labels.ToDataView(trainItems);
         var validationRaw = labels.ToDataView(split.Validation);
         var testRaw = data.TestItems is { } testItems ? labels.ToDataView(testItems) : null;
 
@@ -200,9 +237,11 @@ public static class ImageClassificationExperiment
         metrics.Extra["image_size"] = run.ImageSize;
         metrics.Extra["channels"] = run.Grayscale ? 1 : 3;
         metrics.Extra["standardize"] = run.Standardize;
+        metrics.Extra["per_image_normalize"] = run.PerImageNormalize;
         metrics.Extra["seed"] = run.Seed;
         metrics.Extra["validation_fraction"] = run.ValidationFraction;
         metrics.Extra["train_count"] = split.Train.Count;
+        metrics.Extra["background_copies"] = run.BackgroundCopies;
         metrics.Extra["epochs_run"] = trained.History.Count;
         if (trained.BestEpoch is int best)
             metrics.Extra["best_epoch"] = best;
@@ -277,6 +316,8 @@ public static class ImageClassificationExperiment
             ImageSize = options.ImageSize,
             Grayscale = options.Grayscale,
         });
+        if (options.PerImageNormalize)
+            images = images.Append(ml.Transforms.NormalizeGlobalContrast(ColumnNames.Features, ensureZeroMean: true, ensureUnitStandardDeviation: true));
         return options.Standardize
             ? images.Append(ml.Transforms.NormalizeMeanVariance(ColumnNames.Features, fixZero: false))
             : images;

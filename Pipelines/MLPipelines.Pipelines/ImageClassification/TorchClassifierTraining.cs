@@ -69,6 +69,7 @@ public static class TorchClassifierTraining
     {
         MLPipelines.Torch.Training.TorchLearningRateSchedule.StepSchedule s => string.Create(CultureInfo.InvariantCulture, $"step({s.StepSize}, {s.Gamma})"),
         MLPipelines.Torch.Training.TorchLearningRateSchedule.CosineSchedule c => string.Create(CultureInfo.InvariantCulture, $"cosine({c.MinLearningRate})"),
+        MLPipelines.Torch.Training.TorchLearningRateSchedule.WarmupCosineSchedule w => string.Create(CultureInfo.InvariantCulture, $"warmup-cosine({w.WarmupEpochs}, {w.MinFactor})"),
         MLPipelines.Torch.Training.TorchLearningRateSchedule.PlateauSchedule p => string.Create(CultureInfo.InvariantCulture, $"plateau({p.Patience}, {p.Factor})"),
         _ => "none",
     };

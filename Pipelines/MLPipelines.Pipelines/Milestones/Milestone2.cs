@@ -49,6 +49,22 @@ public sealed class Milestone2Options
     /// </summary>
     public int Shift { get; set; } = 2;
 
+    /// <summary>
+    /// Random affine augmentation of the training images (<see cref="RandomAffine"/>): the largest rotation in
+    /// degrees; when this, <see cref="Zoom"/> or <see cref="Translate"/> is positive the affine map replaces
+    /// <see cref="Shift"/>. The default value is 0.
+    /// </summary>
+    public double Rotation { get; set; }
+
+    /// <summary>Random zoom of the affine augmentation: scale factors uniform in [1 - Zoom, 1 + Zoom]. The default value is 0.</summary>
+    public double Zoom { get; set; }
+
+    /// <summary>Random translation of the affine augmentation in pixels along each axis (continuous). The default value is 0.</summary>
+    public double Translate { get; set; }
+
+    /// <summary>Label smoothing of the training loss, in [0, 1). The default value is 0.</summary>
+    public double LabelSmoothing { get; set; }
+
     /// <summary>"auto", "cpu", "cuda" or "cuda:N" (CUDA falls back to the CPU with a message). The default value is "auto".</summary>
     public string Device { get; set; } = "auto";
 
@@ -60,6 +76,41 @@ public sealed class Milestone2Options
 
     /// <summary>A shallow copy of these options.</summary>
     public Milestone2Options Clone() => (Milestone2Options)MemberwiseClone();
+
+    /// <summary>Whether the affine augmentation is on (it then replaces the random shifts).</summary>
+    public bool UsesAffine => Rotation > 0 || Zoom > 0 || Translate > 0;
+
+    /// <summary>
+    /// The options of a recipe: <see cref="MilestoneRecipe.Course"/> is <c>new Milestone2Options()</c> (the course's
+    /// networks and settings); <see cref="MilestoneRecipe.Best"/> is the strongest recipe measured on splits of the
+    /// training data (docs/milestones-1-2.md): 784-512-256-K ReLU, dropout 0.1, AdamW (lr 0.002, weight decay 1e-4),
+    /// batch 64, 60 epochs of linear warm-up (3 epochs) and cosine annealing, random affine augmentation
+    /// (±12°, zoom ±10%, ±2.5 px), label smoothing 0.1, no early stopping (every training image is used). Its
+    /// preprocessing (per-image normalisation, background-randomised copies) is set on the experiment by
+    /// <see cref="MilestoneRecipes.ApplyPreprocessing"/>.
+    /// </summary>
+    /// <param name="recipe">The recipe.</param>
+    public static Milestone2Options For(MilestoneRecipe recipe) => recipe switch
+    {
+        MilestoneRecipe.Course => new Milestone2Options(),
+        MilestoneRecipe.Best => new Milestone2Options
+        {
+            HiddenLayers = [512, 256],
+            Dropout = 0.1,
+            Epochs = 60,
+            Optimizer = TorchOptimizerKind.AdamW,
+            LearningRate = 0.002,
+            WeightDecay = 1e-4,
+            Schedule = TorchLearningRateSchedule.WarmupCosine(3, 0.0),
+            EarlyStoppingPatience = 0,
+            Shift = 0,
+            Rotation = 12,
+            Zoom = 0.1,
+            Translate = 2.5,
+            LabelSmoothing = 0.1,
+        },
+        _ => throw new ArgumentException($"Unknown recipe {recipe}.", nameof(recipe)),
+    };
 
     /// <summary>The hidden layers used for a task.</summary>
     /// <param name="binary">Two classes.</param>
@@ -82,6 +133,12 @@ public sealed class Milestone2Options
     {
         if (Shift < 0)
             throw new ArgumentException($"Shift must be non-negative, got {Shift}.", nameof(Shift));
+        if (!(Rotation >= 0 && Rotation <= 180))
+            throw new ArgumentException($"Rotation must be in [0, 180], got {Rotation}.", nameof(Rotation));
+        if (!(Zoom >= 0 && Zoom < 1))
+            throw new ArgumentException($"Zoom must be in [0, 1), got {Zoom}.", nameof(Zoom));
+        if (!(Translate >= 0) || double.IsInfinity(Translate))
+            throw new ArgumentException($"Translate must be non-negative and finite, got {Translate}.", nameof(Translate));
         var epochs = EpochsFor(binary);
         return new TorchTrainerOptions
         {
@@ -96,7 +153,9 @@ public sealed class Milestone2Options
             Seed = seed,
             Threads = Threads,
             Device = Device,
-            Augmentation = Shift > 0 ? [new RandomCropWithPadding(Shift)] : [],
+            LabelSmoothing = LabelSmoothing,
+            Augmentation = UsesAffine ? [new RandomAffine(Rotation, 1 - Zoom, 1 + Zoom, Translate)]
+                : Shift > 0 ? [new RandomCropWithPadding(Shift)] : [],
             Progress = Progress,
             Log = log,
         };

@@ -203,9 +203,11 @@ internal static class NeuralOps
 
     /// <summary>
     /// Softmax + cross-entropy for <paramref name="rows"/> rows of <paramref name="classes"/> logits (max-subtracted
-    /// log-sum-exp). Returns the summed loss; when <paramref name="delta"/> is not empty writes (softmax − onehot) · scale.
+    /// log-sum-exp). Returns the summed loss; when <paramref name="delta"/> is not empty writes (softmax − target) · scale.
+    /// With label smoothing e the target is (1 − e) onehot + e / K and the loss −Σ target · log softmax (torch's
+    /// cross_entropy label_smoothing); e = 0 is plain cross-entropy.
     /// </summary>
-    public static double SoftmaxCrossEntropy(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, int rows, int classes, Span<float> delta, float scale, out int correct)
+    public static double SoftmaxCrossEntropy(ReadOnlySpan<float> logits, ReadOnlySpan<int> labels, int rows, int classes, Span<float> delta, float scale, out int correct, double smoothing = 0)
     {
         double loss = 0;
         int ok = 0;
@@ -228,14 +230,27 @@ internal static class NeuralOps
 
             double logSum = Math.Log(sum);
             loss += logSum - (z[y] - max);
+            if (smoothing > 0)
+            {
+                // Target q = (1 - e) one-hot + e / K: loss = (1 - e)(-log p_y) + (e / K) Σ_j (-log p_j).
+                double all = 0;
+                for (int j = 0; j < classes; j++)
+                {
+                    all += logSum - (z[j] - max);
+                }
+
+                loss += smoothing * (all / classes - (logSum - (z[y] - max)));
+            }
+
             if (!delta.IsEmpty)
             {
                 Span<float> d = delta.Slice(r * classes, classes);
                 double inv = 1.0 / sum;
+                double off = smoothing / classes;
                 for (int j = 0; j < classes; j++)
                 {
                     double p = Math.Exp(z[j] - max) * inv;
-                    d[j] = (float)((p - (j == y ? 1.0 : 0.0)) * scale);
+                    d[j] = (float)((p - (j == y ? 1.0 - smoothing + off : off)) * scale);
                 }
             }
         }

@@ -204,6 +204,78 @@ public sealed class SmallRotation : TorchAugmentation
 }
 
 /// <summary>
+/// A random affine map per image, like torchvision's RandomAffine: a rotation by an angle uniform in
+/// ±<see cref="MaxDegrees"/>, a zoom by a factor uniform in [<see cref="MinScale"/>, <see cref="MaxScale"/>] and a
+/// translation by up to ±<see cref="MaxTranslate"/> pixels along each axis (continuous), about the image centre,
+/// bilinear, zeros outside the image. In pixel coordinates centred on the image, the output pixel p reads the input at
+/// R(-θ) (p - t) / s (rotation θ, scale s, translation t), the same map as <c>MLPipelines.Mlp.RandomAffineAugmenter</c>.
+/// </summary>
+public sealed class RandomAffine : TorchAugmentation
+{
+    /// <summary>Creates the augmentation.</summary>
+    /// <param name="maxDegrees">Largest absolute rotation in degrees, in [0, 180].</param>
+    /// <param name="minScale">Smallest zoom factor, positive.</param>
+    /// <param name="maxScale">Largest zoom factor, at least <paramref name="minScale"/>.</param>
+    /// <param name="maxTranslate">Largest translation in pixels along each axis, non-negative.</param>
+    public RandomAffine(double maxDegrees = 12, double minScale = 0.9, double maxScale = 1.1, double maxTranslate = 2.5)
+    {
+        if (!(maxDegrees >= 0 && maxDegrees <= 180))
+            throw new ArgumentException($"maxDegrees must be in [0, 180], got {maxDegrees}.", nameof(maxDegrees));
+        if (!(minScale > 0) || double.IsInfinity(minScale))
+            throw new ArgumentException($"minScale must be positive and finite, got {minScale}.", nameof(minScale));
+        if (!(maxScale >= minScale) || double.IsInfinity(maxScale))
+            throw new ArgumentException($"maxScale must be finite and at least minScale, got {maxScale}.", nameof(maxScale));
+        if (!(maxTranslate >= 0) || double.IsInfinity(maxTranslate))
+            throw new ArgumentException($"maxTranslate must be non-negative and finite, got {maxTranslate}.", nameof(maxTranslate));
+        MaxDegrees = maxDegrees;
+        MinScale = minScale;
+        MaxScale = maxScale;
+        MaxTranslate = maxTranslate;
+    }
+
+    /// <summary>Largest absolute rotation angle in degrees.</summary>
+    public double MaxDegrees { get; }
+
+    /// <summary>Smallest zoom factor.</summary>
+    public double MinScale { get; }
+
+    /// <summary>Largest zoom factor.</summary>
+    public double MaxScale { get; }
+
+    /// <summary>Largest translation in pixels.</summary>
+    public double MaxTranslate { get; }
+
+    /// <inheritdoc />
+    public override Tensor Apply(Tensor images, Generator generator)
+    {
+        CheckImages(images);
+        using var scope = torch.NewDisposeScope();
+        long b = images.shape[0], height = images.shape[2], width = images.shape[3];
+        var device = images.device;
+        double limit = MaxDegrees * Math.PI / 180.0;
+        var angle = Uniform(b, -limit, limit, generator, device);
+        var scale = Uniform(b, MinScale, MaxScale, generator, device);
+        var tx = Uniform(b, -MaxTranslate, MaxTranslate, generator, device);
+        var ty = Uniform(b, -MaxTranslate, MaxTranslate, generator, device);
+        var cos = angle.cos() / scale;
+        var sin = angle.sin() / scale;
+        // Pixel map: input = M (output - t) with M = R(-θ) / s = [[cos, sin], [-sin, cos]] / s. Normalised coordinates
+        // are u = 2x / W, v = 2y / H (about the centre), so the off-diagonal terms pick up the aspect ratio.
+        double rw = (double)width / height, rh = (double)height / width;
+        var a = cos;
+        var bb = sin * rh;
+        var d = -sin * rw;
+        var e = cos;
+        var nx = tx * (2.0 / width);
+        var ny = ty * (2.0 / height);
+        var c = -(a * nx + bb * ny);
+        var f = -(d * nx + e * ny);
+        var result = Warp(images, Theta(a, bb, c, d, e, f));
+        return result.MoveToOuterDisposeScope();
+    }
+}
+
+/// <summary>
 /// Random brightness, contrast and saturation changes, applied in that order with per-image factors uniform in
 /// [max(0, 1 - x), 1 + x]: brightness multiplies the pixels; contrast blends each image with its mean grey level;
 /// saturation (3-channel RGB images only; a no-op otherwise) blends each pixel with its grey value

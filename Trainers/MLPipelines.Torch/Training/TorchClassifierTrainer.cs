@@ -458,6 +458,7 @@ public sealed class TorchClassifierTrainer
         TorchLearningRateSchedule.StepSchedule s => optim.lr_scheduler.StepLR(optimizer, s.StepSize, s.Gamma),
         TorchLearningRateSchedule.CosineSchedule c => optim.lr_scheduler.CosineAnnealingLR(optimizer, Options.Epochs, c.MinLearningRate),
         TorchLearningRateSchedule.PlateauSchedule p => optim.lr_scheduler.ReduceLROnPlateau(optimizer, "min", p.Factor, p.Patience),
+        TorchLearningRateSchedule.WarmupCosineSchedule w => optim.lr_scheduler.LambdaLR(optimizer, e => w.Factor(e, Options.Epochs)),
         _ => null,
     };
 

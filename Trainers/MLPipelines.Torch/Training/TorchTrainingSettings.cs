@@ -44,6 +44,14 @@ public abstract record TorchLearningRateSchedule
     /// <param name="factor">Decay factor, in (0, 1).</param>
     public static TorchLearningRateSchedule ReduceOnPlateau(int patience = 2, double factor = 0.1) => new PlateauSchedule(patience, factor);
 
+    /// <summary>
+    /// Linear warm-up over <paramref name="warmupEpochs"/> epochs to the initial learning rate, then cosine annealing to
+    /// <paramref name="minFactor"/> times it at the end of training (the epoch-level form of a one-cycle schedule).
+    /// </summary>
+    /// <param name="warmupEpochs">Warm-up epochs; non-negative (0 = plain cosine).</param>
+    /// <param name="minFactor">The final learning rate as a fraction of the initial one, in [0, 1].</param>
+    public static TorchLearningRateSchedule WarmupCosine(int warmupEpochs = 5, double minFactor = 0.0) => new WarmupCosineSchedule(warmupEpochs, minFactor);
+
     internal abstract void Validate();
 
     /// <summary>A constant learning rate.</summary>
@@ -76,6 +84,39 @@ public abstract record TorchLearningRateSchedule
         {
             if (!(MinLearningRate >= 0) || double.IsInfinity(MinLearningRate))
                 throw new ArgumentException($"Schedule: the minimum learning rate must be finite and non-negative, got {MinLearningRate}.", nameof(TorchTrainingSettings.Schedule));
+        }
+    }
+
+    /// <summary>Linear warm-up, then cosine annealing (LambdaLR with <see cref="Factor"/>).</summary>
+    /// <param name="WarmupEpochs">Epochs of linear warm-up.</param>
+    /// <param name="MinFactor">The last epoch's learning rate as a fraction of the initial one.</param>
+    public sealed record WarmupCosineSchedule(int WarmupEpochs, double MinFactor) : TorchLearningRateSchedule
+    {
+        /// <summary>
+        /// The multiplier of the initial learning rate in the zero-based epoch <paramref name="epoch"/> of
+        /// <paramref name="epochs"/>: (e + 1) / W during the warm-up, then
+        /// MinFactor + (1 - MinFactor) (1 + cos(π (e - W) / (E - W - 1))) / 2, which is 1 in the first epoch after the
+        /// warm-up and MinFactor in the last.
+        /// </summary>
+        /// <param name="epoch">Zero-based epoch.</param>
+        /// <param name="epochs">Epochs of the whole training.</param>
+        public double Factor(int epoch, int epochs)
+        {
+            if (epoch < WarmupEpochs)
+                return (epoch + 1.0) / WarmupEpochs;
+            int span = epochs - WarmupEpochs - 1;
+            if (span <= 0)
+                return 1.0;
+            double t = Math.Min(1.0, (double)(epoch - WarmupEpochs) / span);
+            return MinFactor + (1 - MinFactor) * 0.5 * (1 + Math.Cos(Math.PI * t));
+        }
+
+        internal override void Validate()
+        {
+            if (WarmupEpochs < 0)
+                throw new ArgumentException($"Schedule: the warm-up epochs must be non-negative, got {WarmupEpochs}.", nameof(TorchTrainingSettings.Schedule));
+            if (!(MinFactor >= 0 && MinFactor <= 1))
+                throw new ArgumentException($"Schedule: the minimum factor must be in [0, 1], got {MinFactor}.", nameof(TorchTrainingSettings.Schedule));
         }
     }
 

@@ -45,6 +45,23 @@ public class MlpOptions : MlpTrainingSettings
     public int RandomShift { get; set; }
 
     /// <summary>
+    /// Random affine augmentation (<see cref="RandomAffineAugmenter"/>, zero fill): the largest rotation in degrees.
+    /// When this, <see cref="RandomZoom"/> or <see cref="RandomTranslation"/> is positive every training image gets its
+    /// own random rotation, zoom and translation every epoch (exclusive with <see cref="RandomShift"/>). Needs
+    /// image-shaped features. The default value is 0.
+    /// </summary>
+    public double RandomRotation { get; set; }
+
+    /// <summary>Random zoom of the affine augmentation: factors uniform in [1 − RandomZoom, 1 + RandomZoom], in [0, 1). The default value is 0.</summary>
+    public double RandomZoom { get; set; }
+
+    /// <summary>Random translation of the affine augmentation, in pixels along each axis (continuous). The default value is 0.</summary>
+    public double RandomTranslation { get; set; }
+
+    /// <summary>Whether the affine augmentation is on.</summary>
+    public bool UsesRandomAffine => RandomRotation > 0 || RandomZoom > 0 || RandomTranslation > 0;
+
+    /// <summary>
     /// Shape [channels, height, width] of the images in the feature vector, used by <see cref="RandomShift"/>;
     /// null reads it from the feature column's dimensions (ML.NET's ExtractPixels records them). The default value is null.
     /// </summary>
@@ -90,6 +107,14 @@ public class MlpOptions : MlpTrainingSettings
             throw new ArgumentException("ImageShape must be [channels, height, width] with positive values.", nameof(ImageShape));
         if (RandomShift > 0 && Augmenter is not null)
             throw new ArgumentException("Set either RandomShift or Augmenter, not both.", nameof(RandomShift));
+        if (!(RandomRotation >= 0 && RandomRotation <= 180))
+            throw new ArgumentException($"RandomRotation must be in [0, 180], got {RandomRotation}.", nameof(RandomRotation));
+        if (!(RandomZoom >= 0 && RandomZoom < 1))
+            throw new ArgumentException($"RandomZoom must be in [0, 1), got {RandomZoom}.", nameof(RandomZoom));
+        if (!(RandomTranslation >= 0) || double.IsInfinity(RandomTranslation))
+            throw new ArgumentException($"RandomTranslation must be non-negative and finite, got {RandomTranslation}.", nameof(RandomTranslation));
+        if (UsesRandomAffine && (RandomShift > 0 || Augmenter is not null))
+            throw new ArgumentException("Set either the random affine augmentation, RandomShift or Augmenter, not several.", nameof(RandomRotation));
         base.Validate();
     }
 }

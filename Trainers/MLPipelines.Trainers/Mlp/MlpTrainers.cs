@@ -62,6 +62,16 @@ public abstract class MlpTrainerBase : IEstimator<MlpModel>
             settings.Augmenter = new RandomShiftAugmenter(shape[0], shape[1], shape[2], Options.RandomShift);
             settings.RandomShift = 0;
         }
+        else if (Options.UsesRandomAffine)
+        {
+            var shape = TrainingRows.ImageShape(trainData.Schema, Options.FeatureColumnName, train.Dimension, Options.ImageShape, twoDimensionsAreGrey: true)
+                ?? throw new ArgumentException(
+                    $"The random affine augmentation needs image-shaped features, but column '{Options.FeatureColumnName}' has no image dimensions; set ImageShape.",
+                    nameof(MlpOptions.RandomRotation));
+            settings.Augmenter = new RandomAffineAugmenter(shape[0], shape[1], shape[2], Options.RandomRotation,
+                1 - Options.RandomZoom, 1 + Options.RandomZoom, Options.RandomTranslation);
+            settings.RandomRotation = settings.RandomZoom = settings.RandomTranslation = 0;
+        }
         caller.Info(FormattableString.Invariant($"training on {trainSet.Count} rows of {train.Dimension} features") +
             (validationSet is null ? "" : FormattableString.Invariant($", validating on {validationSet.Count}")) +
             FormattableString.Invariant($", hidden layers [{string.Join(", ", Options.HiddenLayers)}], {Options.Epochs} epochs, seed {seed}"));
