@@ -108,8 +108,9 @@ internal sealed class M1Command : ICommand
 
     internal static void PrintSeedSummary(SeedSummary summary)
     {
+        // Plain stdout: a result line that scripts read must not be wrapped at the console width when piped.
         if (summary.Seeds.Count > 1)
-            AnsiConsole.MarkupLineInterpolated($"[bold]{summary}[/]");
+            Console.Out.WriteLine(summary.ToString());
     }
 
     internal static void PrintResult(ExperimentResult result)
