@@ -50,6 +50,16 @@ public sealed class ImagePreprocessingOptions
     /// <summary>How non-square images are fitted; default <see cref="ImageResizingEstimator.ResizingKind.IsoCrop"/> (ML.NET's default: uniform scale, centre crop).</summary>
     public ImageResizingEstimator.ResizingKind Resizing { get; init; } = ImageResizingEstimator.ResizingKind.IsoCrop;
 
+    /// <summary>
+    /// Area filter for shrinking: when above 1, images are resized to (ImageSize × Supersampling)² and each
+    /// Supersampling × Supersampling block of extracted pixels is averaged (an ONNX AveragePool step in the chain,
+    /// see <see cref="AreaDownsampling"/>). ML.NET 6's resize samples the source without averaging when it shrinks a
+    /// photo a lot, which aliases fine detail; resizing to a slightly smaller size and averaging blocks gives the
+    /// anti-aliased pixels a box filter would. The output keeps the shape [Channels, ImageSize, ImageSize]. The
+    /// default value is 1 (ML.NET's resize only).
+    /// </summary>
+    public int Supersampling { get; init; } = 1;
+
     /// <summary>Number of channels produced (1 for grayscale, else 3).</summary>
     public int Channels => Grayscale ? 1 : 3;
 
@@ -68,6 +78,12 @@ public sealed class ImagePreprocessingOptions
             throw new ArgumentException($"OutputColumnName must differ from InputColumnName ('{InputColumnName}').", nameof(OutputColumnName));
         if (ImageSize is < 1 or > 4096)
             throw new ArgumentOutOfRangeException(nameof(ImageSize), ImageSize, "ImageSize must be in 1..4096.");
+        if (Supersampling is < 1 or > 8)
+            throw new ArgumentOutOfRangeException(nameof(Supersampling), Supersampling, "Supersampling must be in 1..8.");
+        if (Supersampling > 1 && Interleave)
+            throw new ArgumentException("Supersampling above 1 needs channels-first pixels (Interleave false).", nameof(Supersampling));
+        if ((long)ImageSize * Supersampling > 4096)
+            throw new ArgumentOutOfRangeException(nameof(Supersampling), Supersampling, $"ImageSize × Supersampling must be at most 4096 (ImageSize is {ImageSize}).");
         if (!float.IsFinite(Scale) || Scale == 0)
             throw new ArgumentOutOfRangeException(nameof(Scale), Scale, "Scale must be finite and non-zero.");
         if (!float.IsFinite(Offset))
@@ -77,8 +93,10 @@ public sealed class ImagePreprocessingOptions
 
 /// <summary>
 /// Image preprocessing as an ML.NET ImageAnalytics chain, so training and serving apply the same transforms:
-/// LoadImages → ResizeImages → (ConvertToGrayscale) → ExtractPixels → DropColumns (of the intermediate image column).
-/// Grayscale output takes the red channel of the grey image (all three channels are equal), giving [1, H, W].
+/// LoadImages → ResizeImages → (ConvertToGrayscale) → ExtractPixels → DropColumns (of the intermediate image column);
+/// with <see cref="ImagePreprocessingOptions.Supersampling"/> k above 1 the resize goes to k × ImageSize and an
+/// ApplyOnnxModel step averages k × k blocks before the DropColumns (stock transforms only, so the chain saves and
+/// loads with plain ML.NET). Grayscale output takes the red channel of the grey image (all three channels are equal), giving [1, H, W].
 /// </summary>
 public static class ImagePreprocessing
 {
@@ -111,17 +129,23 @@ public static class ImagePreprocessing
         o ??= new ImagePreprocessingOptions();
         o.Validate();
         string img = ImageColumnName(o);
+        int k = o.Supersampling, size = o.ImageSize * k;
+        string extracted = k > 1 ? o.OutputColumnName + AreaDownsampling.ColumnSuffix : o.OutputColumnName;
         IEstimator<ITransformer> chain = transforms.LoadImages(img, imageFolder: null, inputColumnName: o.InputColumnName)
-            .Append(transforms.ResizeImages(img, o.ImageSize, o.ImageSize, img, o.Resizing));
+            .Append(transforms.ResizeImages(img, size, size, img, o.Resizing));
         if (o.Grayscale)
             chain = chain.Append(transforms.ConvertToGrayscale(img, img));
         chain = chain
-            .Append(transforms.ExtractPixels(o.OutputColumnName, img,
+            .Append(transforms.ExtractPixels(extracted, img,
                 colorsToExtract: o.Grayscale ? ImagePixelExtractingEstimator.ColorBits.Red : ImagePixelExtractingEstimator.ColorBits.Rgb,
                 orderOfExtraction: ImagePixelExtractingEstimator.ColorsOrder.ARGB,
-                interleavePixelColors: o.Interleave, offsetImage: o.Offset, scaleImage: o.Scale, outputAsFloatArray: true))
-            .Append(transforms.DropColumns(img));
-        return chain;
+                interleavePixelColors: o.Interleave, offsetImage: o.Offset, scaleImage: o.Scale, outputAsFloatArray: true));
+        if (k == 1)
+            return chain.Append(transforms.DropColumns(img));
+        var graph = new MemoryStream(AreaDownsampling.Graph(extracted, o.OutputColumnName, o.Channels, o.ImageSize, k), writable: false);
+        return chain
+            .Append(transforms.ApplyOnnxModel([o.OutputColumnName], [extracted], graph))
+            .Append(transforms.DropColumns(img, extracted));
     }
 
     /// <summary>

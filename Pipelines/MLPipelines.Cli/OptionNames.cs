@@ -15,6 +15,7 @@ internal static class OptionNames
         ["BatchSize"] = "--batch-size",
         ["Epochs"] = "--epochs",
         ["ImageSize"] = "--image-size",
+        ["Supersampling"] = "--supersample",
         ["Dropout"] = "--dropout",
         ["WeightDecay"] = "--weight-decay",
         ["L2"] = "--l2",

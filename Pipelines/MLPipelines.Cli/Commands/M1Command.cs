@@ -20,7 +20,7 @@ internal sealed class M1Command : ICommand
                        [--out DIR] [--test-data DIR] [--hidden 64] [--activation sigmoid|relu|tanh]
                        [--optimizer sgd|momentum|adam] [--lr X] [--batch-size N] [--dropout P] [--l2 X]
                        [--patience N] [--shift PIXELS] [--validation-fraction 0.2] [--no-standardize]
-                       [--normalize pixel|image|both|none] [--background-copies N]
+                       [--normalize pixel|image|both|none] [--background-copies N] [--supersample K]
                        [--recipe course|best] [--rotation DEG] [--zoom X] [--translate PIXELS]
                        [--label-smoothing X] [--schedule constant|step|cosine|warmupcosine] [--warmup N]
 
@@ -33,6 +33,8 @@ internal sealed class M1Command : ICommand
           --background-copies N  train on N extra copies of every training photo with its background (outside
                            a skin-colour hand mask) replaced by black, a random colour, noise or a gradient
                            (course: 0, best: 2; nothing changes at prediction time)
+          --supersample K  resize to K times --image-size, then average K x K pixel blocks in the chain (an area
+                           filter: ML.NET 6's resize aliases a 100 -> 28 px shrink); 1 = resize only
           --normalize      pixel: standardise every pixel over the training images (course); image: each image to
                            zero mean and unit deviation over its own pixels (best); both; none (= --no-standardize)
           --data DIR       data root holding sign-language-digits/ (or that folder); default: $MLPIPELINES_DATA
@@ -63,6 +65,7 @@ internal sealed class M1Command : ICommand
         var recipe = args.Enum("--recipe", MilestoneRecipe.Course);
         OptionValidators.Normalization(args, recipe, experiment);
         experiment.BackgroundCopies = args.Int("--background-copies", experiment.BackgroundCopies, 0, 20);
+        experiment.Supersampling = args.Int("--supersample", experiment.Supersampling, 1, 8);
         var options = new Milestone1Options
         {
             Recipe = recipe,

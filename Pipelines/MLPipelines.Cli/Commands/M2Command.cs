@@ -22,7 +22,7 @@ internal sealed class M2Command : ICommand
                        [--out DIR] [--test-data DIR] [--hidden 128,64] [--dropout P] [--weight-decay X]
                        [--schedule step|cosine|warmup-cosine|none] [--step-size N] [--gamma X] [--patience N] [--shift PIXELS]
                        [--image-size 28] [--validation-fraction 0.2] [--threads N] [--no-standardize]
-                       [--normalize pixel|image|both|none] [--background-copies N]
+                       [--normalize pixel|image|both|none] [--background-copies N] [--supersample K]
                        [--recipe course|best] [--rotation DEG] [--zoom X] [--translate PIXELS]
                        [--label-smoothing X] [--warmup N]
 
@@ -36,6 +36,8 @@ internal sealed class M2Command : ICommand
           --background-copies N  train on N extra copies of every training photo with its background (outside
                            a skin-colour hand mask) replaced by black, a random colour, noise or a gradient
                            (course: 0, best: 2; nothing changes at prediction time)
+          --supersample K  resize to K times --image-size, then average K x K pixel blocks in the chain (an area
+                           filter: ML.NET 6's resize aliases a 100 -> 28 px shrink); 1 = resize only
           --normalize      pixel: standardise every pixel over the training images (course); image: each image to
                            zero mean and unit deviation over its own pixels (best); both; none (= --no-standardize)
           --data DIR       data root holding sign-language-digits/ (or that folder); default: $MLPIPELINES_DATA
@@ -79,6 +81,7 @@ internal sealed class M2Command : ICommand
         var recipe = args.Enum("--recipe", MilestoneRecipe.Course);
         Normalization(args, recipe, experiment);
         experiment.BackgroundCopies = args.Int("--background-copies", experiment.BackgroundCopies, 0, 20);
+        experiment.Supersampling = args.Int("--supersample", experiment.Supersampling, 1, 8);
         var options = Milestone2Options.For(recipe);
         options.HiddenLayers = args.Widths("--hidden") ?? options.HiddenLayers;
         options.Optimizer = args.Enum("--optimizer", options.Optimizer);

@@ -3,6 +3,7 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
 using Microsoft.ML.Transforms.Image;
+using Microsoft.ML.Transforms.Onnx;
 using MLPipelines.Data;
 using MLPipelines.IO;
 using MLPipelines.Trainers;
@@ -60,20 +61,31 @@ public sealed class ImageModelPredictor
         var pixels = flat.FindLastIndex(t => t is ImagePixelExtractingTransformer);
         if (pixels < 0)
             throw new InvalidDataException($"Model file '{path}' has no pixel-extraction step; it is not an image model.");
-        // The preprocessing drops its intermediate image column right after pixel extraction; skip that too.
-        var first = pixels + 1;
-        while (first < flat.Count && flat[first] is ColumnSelectingTransformer)
-            first++;
-        _afterPixels = new TransformerChain<ITransformer>(flat.Skip(first).ToArray());
         if (inputSchema is null)
             throw new InvalidDataException($"Model file '{path}' has no input schema.");
         try
         {
             (_pixelColumn, _pixelScale, _pixelOffset, _interleaved) = Extraction((ImagePixelExtractingTransformer)flat[pixels], Card);
+            // Arrays enter where the chain has its final pixels: after the extraction, or after the area filter of a
+            // supersampled chain (ImagePreprocessingOptions.Supersampling: extraction to "<column>_Supersampled", then
+            // an ONNX step averaging blocks into "<column>").
+            int entry = pixels;
             var afterExtraction = new TransformerChain<ITransformer>(flat.Take(pixels + 1).ToArray()).GetOutputSchema(inputSchema);
-            _pixelLength = afterExtraction[_pixelColumn].Type is VectorDataViewType { IsKnownSize: true } features
+            string fine = _pixelColumn.EndsWith(AreaDownsampling.ColumnSuffix, StringComparison.Ordinal) ? _pixelColumn : _pixelColumn + AreaDownsampling.ColumnSuffix;
+            if (pixels + 1 < flat.Count && flat[pixels + 1] is OnnxTransformer && afterExtraction.GetColumnOrNull(fine) is not null)
+            {
+                entry = pixels + 1;
+                _pixelColumn = fine[..^AreaDownsampling.ColumnSuffix.Length];
+            }
+            var atEntry = new TransformerChain<ITransformer>(flat.Take(entry + 1).ToArray()).GetOutputSchema(inputSchema);
+            _pixelLength = atEntry[_pixelColumn].Type is VectorDataViewType { IsKnownSize: true } features
                 ? features.Size
                 : throw new InvalidDataException($"Model file '{path}': column '{_pixelColumn}' is not a known-size vector.");
+            // The preprocessing drops its intermediate columns right after the pixels; skip that too.
+            var first = entry + 1;
+            while (first < flat.Count && flat[first] is ColumnSelectingTransformer)
+                first++;
+            _afterPixels = new TransformerChain<ITransformer>(flat.Skip(first).ToArray());
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {

@@ -136,6 +136,72 @@ public sealed class ImagePreprocessingTests(ITestOutputHelper output) : IDisposa
         var ex2 = Assert.Throws<ArgumentException>(() => ImagePreprocessing.Create(new MLContext(1), new ImagePreprocessingOptions { OutputColumnName = "ImagePath" }));
         Assert.Contains("OutputColumnName", ex2.Message);
     }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Supersampling_AveragesBlocksOfTheFinePixels(bool grayscale)
+    {
+        // A 12x12 image resized to 12x12 is not resampled, so supersampling 3 at ImageSize 4 must give exactly the
+        // mean of every 3x3 block of the plain 12x12 extraction, channel by channel.
+        var ml = new MLContext(seed: 1);
+        var random = new Random(7);
+        var colours = Enumerable.Range(0, 144).Select(_ => ((byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256))).ToArray();
+        string p = Bmp.Write(_dir.Combine("noise.bmp"), Bmp.Create(12, 12, (x, y) => colours[y * 12 + x]));
+        var fine = ImagePreprocessing.ExtractFeatures(ml, [p], new ImagePreprocessingOptions { ImageSize = 12, Grayscale = grayscale });
+        var o = new ImagePreprocessingOptions { ImageSize = 4, Supersampling = 3, Grayscale = grayscale };
+        var coarse = ImagePreprocessing.ExtractFeatures(ml, [p], o);
+        int c = o.Channels;
+        Assert.Equal(c * 16, coarse.Length);
+        for (int ch = 0; ch < c; ch++)
+            for (int y = 0; y < 4; y++)
+                for (int x = 0; x < 4; x++)
+                {
+                    double sum = 0;
+                    for (int dy = 0; dy < 3; dy++)
+                        for (int dx = 0; dx < 3; dx++)
+                            sum += fine[ch * 144 + (3 * y + dy) * 12 + 3 * x + dx];
+                    Assert.Equal(sum / 9, coarse[ch * 16 + y * 4 + x], 1e-6);
+                }
+
+        // The chain keeps the [C, H, W] shape the trainers read, and drops its intermediate columns.
+        var data = ml.Data.LoadFromEnumerable(new[] { new ImageInput { ImagePath = p, Label = "x" } });
+        var t = ImagePreprocessing.Create(ml, o).Fit(data).Transform(data);
+        var type = Assert.IsType<VectorDataViewType>(t.Schema["Features"].Type);
+        output.WriteLine($"dimensions: {string.Join(", ", type.Dimensions)}");
+        Assert.Equal(c * 16, type.Size);
+        Assert.Equal([c, 4, 4], type.Dimensions.ToArray());
+        Assert.Null(t.Schema.GetColumnOrNull("Features" + AreaDownsampling.ColumnSuffix));
+        Assert.Null(t.Schema.GetColumnOrNull(ImagePreprocessing.ImageColumnName(o)));
+    }
+
+    [Fact]
+    public void Supersampling_RemovesTheAliasingOfAStrongShrink()
+    {
+        // One-pixel black/white stripes shrunk 100 -> 28: an area filter gives grey everywhere (about 0.5); ML.NET 6's
+        // resize alone samples the stripes and leaves strong bands. Supersampling 3 (100 -> 84, then 3x3 means) must
+        // be far closer to the area filter.
+        var ml = new MLContext(seed: 1);
+        string p = Bmp.Write(_dir.Combine("stripes.bmp"), Bmp.Create(100, 100, (x, _) => x % 2 == 0 ? ((byte)0, (byte)0, (byte)0) : ((byte)255, (byte)255, (byte)255)));
+        double Spread(int k)
+        {
+            var f = ImagePreprocessing.ExtractFeatures(ml, [p], new ImagePreprocessingOptions { ImageSize = 28, Supersampling = k });
+            return f.Select(v => Math.Abs(v - 0.5)).Max();
+        }
+        double plain = Spread(1), area = Spread(3);
+        output.WriteLine($"max |pixel - 0.5|: resize only {plain:F3}, supersampling 3 {area:F3}");
+        Assert.True(area < 0.2, $"supersampled spread {area:F3}");
+        Assert.True(area < plain / 2, $"supersampled {area:F3} vs plain {plain:F3}");
+    }
+
+    [Fact]
+    public void Supersampling_IsValidated()
+    {
+        var ml = new MLContext(1);
+        Assert.Equal("Supersampling", Assert.Throws<ArgumentOutOfRangeException>(() => ImagePreprocessing.Create(ml, new ImagePreprocessingOptions { Supersampling = 0 })).ParamName);
+        Assert.Equal("Supersampling", Assert.Throws<ArgumentOutOfRangeException>(() => ImagePreprocessing.Create(ml, new ImagePreprocessingOptions { ImageSize = 1000, Supersampling = 5 })).ParamName);
+        Assert.Equal("Supersampling", Assert.Throws<ArgumentException>(() => ImagePreprocessing.Create(ml, new ImagePreprocessingOptions { Supersampling = 2, Interleave = true, Grayscale = false })).ParamName);
+    }
 }
 
 /// <summary>IProgress that calls back synchronously (Progress&lt;T&gt; posts to the thread pool).</summary>

@@ -131,10 +131,12 @@ public sealed class BackgroundCopiesTests : IDisposable
         Assert.True(experiment.PerImageNormalize);
         Assert.False(experiment.Standardize);
         Assert.Equal(MilestoneRecipes.BestBackgroundCopies, experiment.BackgroundCopies);
+        Assert.Equal(3, experiment.Supersampling);
         MilestoneRecipes.ApplyPreprocessing(MilestoneRecipe.Course, experiment);
         Assert.False(experiment.PerImageNormalize);
         Assert.True(experiment.Standardize);
         Assert.Equal(0, experiment.BackgroundCopies);
+        Assert.Equal(1, experiment.Supersampling);
         Assert.Equal(ObjectDump.Of(new Milestone2Options()), ObjectDump.Of(Milestone2Options.For(MilestoneRecipe.Course)));
         Assert.True(Milestone2Options.For(MilestoneRecipe.Best).UsesAffine);
     }

@@ -20,6 +20,33 @@ public sealed class Milestone1Tests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void Supersampled_run_predicts_npy_arrays_of_its_final_pixels_like_its_images()
+    {
+        // The chain shrinks 100 -> 84 px and averages 3x3 blocks (ONNX step): a 28x28 array must enter after that step.
+        var data = SyntheticImages.Write(Path.Combine(_root, "data", SignLanguageDigits.FolderName), ["a", "b"], perClass: 20, seed: 5, size: 100, noise: 60);
+        var outDir = Path.Combine(_root, "run-supersampled");
+        var options = new ExperimentOptions { DataRoot = Path.GetDirectoryName(data), Seed = 2, OutputDirectory = outDir, Supersampling = 3 };
+        Milestone1.Run(options, new Milestone1Options { Epochs = 5 });
+        var predictor = ImageModelPredictor.Load(Path.Combine(outDir, "model.zip"));
+        Assert.True(predictor.Preprocessing.IsMatch, predictor.Preprocessing.Message);
+        var images = Directory.GetFiles(Path.Combine(data, "a")).Take(2).ToArray();
+        var fromImages = predictor.Predict(images);
+        var pixels = ImagePreprocessing.ExtractFeatures(new Microsoft.ML.MLContext(1), images,
+            new ImagePreprocessingOptions { ImageSize = 28, Supersampling = 3, Scale = 1f });
+        var npy = Path.Combine(_root, "two.npy");
+        Npy.Write(npy, NpyArray.FromFloat64(pixels.Select(v => (double)v).ToArray(), 2, 28, 28));
+        var fromNpy = predictor.Predict([npy]);
+        Assert.Equal(2, fromNpy.Count);
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.Equal(fromImages[i].Label, fromNpy[i].Label);
+            Assert.True(Math.Abs(fromImages[i].Probability - fromNpy[i].Probability) < 1e-4, $"row {i}: image {fromImages[i].Probability} vs npy {fromNpy[i].Probability}");
+        }
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "metrics.json")));
+        Assert.Equal(3, json.RootElement.GetProperty("supersampling").GetInt32());
+    }
+
+    [Fact]
     public void Binary_run_writes_model_metrics_plots_and_predicts_images_and_npy()
     {
         var data = SyntheticImages.Write(Path.Combine(_root, "data", SignLanguageDigits.FolderName), ["a", "b"], perClass: 25, seed: 4, size: 28, noise: 60);
