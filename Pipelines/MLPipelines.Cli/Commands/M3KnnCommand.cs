@@ -17,7 +17,7 @@ internal sealed class M3KnnCommand : ICommand
 
     public string Usage => """
         mlpipelines m3-knn --data DIR [--dataset stanford-cars|sign-language-digits] [--backbone resnet18|mobilenetv2|FILE.onnx|MODEL.zip]
-                           [--k 10] [--metric euclidean|cosine] [--weighting uniform|distance] [--seed 1]
+                           [--recipe best|course] [--k 10] [--metric euclidean|cosine] [--weighting uniform|distance] [--seed 1]
                            [--validation-fraction 0.2] [--out DIR] [--test-data DIR] [--cache DIR] [--batch-size 32]
                            [--input NAME] [--output NAME] [--models DIR]
 
@@ -29,7 +29,10 @@ internal sealed class M3KnnCommand : ICommand
                        ../shared/models), FILE.onnx (--input/--output names, default input/output: a torchvision
                        export, ImageNet normalisation, 224 px), or MODEL.zip from m3-transfer (its network up to the
                        pooled features)
+          --recipe     best (default): --k 10 --metric cosine; course: --k 10 --metric euclidean (the course's KNN)
           --k, --metric  comma-separated lists run a grid into OUT/<metric>-k<K>/ and write results.md/results.csv
+        Also reports retrieval quality (validation images as queries against the training images, cosine):
+        Recall@1, Recall@5 and mAP, printed and in metrics.json (recall_at_1, recall_at_5, retrieval_map).
         """;
 
     /// <summary>What an m3-knn invocation runs.</summary>
@@ -79,28 +82,30 @@ internal sealed class M3KnnCommand : ICommand
             TestData = args.String("--test-data"),
             Producer = "m3-knn",
         };
-        var metrics = (args.String("--metric") ?? "euclidean").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+        var metrics = args.String("--metric")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(m => m.ToLowerInvariant() switch
             {
                 "euclidean" => KnnMetric.Euclidean,
                 "cosine" => KnnMetric.Cosine,
                 _ => throw new UsageException($"--metric must be euclidean or cosine (or a comma-separated list), got '{m}'."),
             }).Distinct().ToList();
+        if (metrics is { Count: 0 }) throw new UsageException("--metric needs at least one value.");
         var weighting = (args.String("--weighting") ?? "uniform").ToLowerInvariant() switch
         {
             "uniform" => KnnWeighting.Uniform,
             "distance" => KnnWeighting.Distance,
             var w => throw new UsageException($"--weighting must be uniform or distance, got '{w}'."),
         };
-        var ks = args.IntList("--k") ?? [10];
-        if (ks.Any(k => k < 1)) throw new UsageException("--k values must be at least 1.");
+        var ks = args.IntList("--k");
+        if (ks is not null && (ks.Length == 0 || ks.Any(k => k < 1))) throw new UsageException("--k values must be at least 1.");
         var knn = new KnnExperimentOptions
         {
             Backbone = args.String("--backbone") ?? "resnet18",
             InputName = args.String("--input") ?? "input",
             OutputName = args.String("--output") ?? "output",
             ModelsFolder = args.String("--models"),
-            K = ks.Distinct().ToList(),
+            Recipe = args.Enum("--recipe", MilestoneRecipe.Best),
+            K = ks?.Distinct().ToList(),
             Metrics = metrics,
             Weighting = weighting,
             CacheDirectory = args.String("--cache"),

@@ -13,29 +13,39 @@ internal sealed class M3TransferCommand : ICommand
 
     public string Summary => "Milestone 3: transfer learning (ResNet-18/50, DenseNet-121; frozen, fine-tuned or progressive).";
 
-    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--no-augment", "--tta" };
+    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--no-augment", "--tta", "--no-tta" };
 
     public string Usage => """
-        mlpipelines m3-transfer --data DIR [--backbone resnet18|resnet50|densenet121] [--strategy frozen|finetune|progressive]
-                                [--weights FILE|none] [--image-size 224] [--epochs 10] [--batch-size 32] [--lr 0.001]
-                                [--schedule step|cosine] [--step-size 7] [--head-lr-multiplier 1] [--label-smoothing 0]
-                                [--tta] [--dropout P] [--unfreeze 3,5,7,9,11] [--threads N] [--no-augment]
+        mlpipelines m3-transfer --data DIR [--recipe best|course] [--backbone resnet18|resnet50|densenet121]
+                                [--strategy frozen|finetune|progressive] [--weights FILE|none] [--image-size 224]
+                                [--epochs N] [--batch-size 32] [--lr LR] [--schedule step|cosine|warmup-cosine]
+                                [--step-size 7] [--warmup 2] [--head-lr-multiplier M] [--label-smoothing E]
+                                [--head linear|cosine] [--margin 0.2] [--scale 16] [--tta|--no-tta] [--dropout P]
+                                [--unfreeze 3,5,7,9,11] [--threads N] [--no-augment]
                                 [--validation-fraction 0.2] [--seed 1] [--out DIR] [--test-data DIR]
 
-        Fine-tunes a pretrained backbone with a new linear head inside an ML.NET chain (images -> RGB pixels / 255 ->
+        Fine-tunes a pretrained backbone with a new head inside an ML.NET chain (images -> RGB pixels / 255 ->
         network exported to ONNX) on a stratified split, and writes to --out (default runs/m3): model.zip,
         metrics.json, loss-curve.png, accuracy-curve.png, confusion-matrix.png, predictions.csv.
           --data DIR       the dataset folder: Stanford Cars' CSV layout (anno_train.csv, names.csv, cars_train/) or
                            one sub-folder per class
+          --recipe         best (default): finetune, --lr 0.0001, --head-lr-multiplier 10, warm-up (2 epochs) + cosine,
+                           20 epochs, --label-smoothing 0.1, cosine head (margin 0.2, scale 16), --tta;
+                           course: the course's frozen backbone, Adam 0.001, StepLR(7, 0.1), 10 epochs, linear head.
+                           Every option given explicitly overrides the recipe's value.
           --weights        resnet18 defaults to ML.NET's pretrained ResNet18.onnx (NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18);
                            a .pth/.safetensors torchvision state dict for the others; "none" for random weights
           --strategy       frozen: only the head trains; finetune: everything trains (dropout 0.5, augmentation);
                            progressive: head first, then layer4, layer3, ... at the --unfreeze epochs
-          --schedule       step: StepLR(--step-size, gamma 0.1) (the course's); cosine: cosine annealing to 0 over --epochs
+          --schedule       step: StepLR(--step-size, gamma 0.1) (the course's); cosine: cosine annealing over --epochs;
+                           warmup-cosine: --warmup epochs of linear warm-up, then cosine to 1 % of --lr
           --head-lr-multiplier  the new head's learning rate = --lr times this (e.g. 10 with --lr 0.0001)
           --label-smoothing     label smoothing of the training loss, in [0, 1) (e.g. 0.1)
-          --tta            the saved model averages each image's logits with its mirror image's (2x inference cost)
-        Optimiser Adam (lr 0.001), StepLR(step 7, gamma 0.1).
+          --head           linear: a linear layer; cosine: logits = scale * cos(embedding, class weight), with
+                           --margin subtracted from the true class's cosine in the training loss only (CosFace); its
+                           model.zip is also a retrieval backbone for m3-knn (L2-normalised embeddings)
+          --tta            the saved model averages each image's logits with its mirror image's (2x inference cost);
+                           --no-tta turns it off
         """;
 
     /// <summary>What an m3-transfer invocation runs.</summary>
@@ -67,36 +77,58 @@ internal sealed class M3TransferCommand : ICommand
             TestData = args.String("--test-data"),
             Producer = "m3-transfer",
         };
-        var strategy = (args.String("--strategy") ?? "frozen").ToLowerInvariant() switch
+        var strategy = args.String("--strategy")?.ToLowerInvariant() switch
         {
+            null => (TransferStrategy?)null,
             "frozen" => TransferStrategy.Frozen,
             "finetune" or "fine-tune" => TransferStrategy.FineTune,
             "progressive" => TransferStrategy.Progressive,
             var s => throw new UsageException($"--strategy must be frozen, finetune or progressive, got '{s}'."),
         };
+        int? stepSize = args.NullableInt("--step-size", 1);
+        int? warmup = args.NullableInt("--warmup", 0, 100_000);
+        var schedule = args.String("--schedule")?.ToLowerInvariant() switch
+        {
+            null => null,
+            "step" => TorchLearningRateSchedule.Step(stepSize ?? 7, 0.1),
+            "cosine" => TorchLearningRateSchedule.Cosine(),
+            "warmup-cosine" => TorchLearningRateSchedule.WarmupCosine(warmup ?? Milestone3Transfer.BestWarmupEpochs, Milestone3Transfer.WarmupCosineMinFactor),
+            var s => throw new UsageException($"--schedule must be step, cosine or warmup-cosine, got '{s}'."),
+        };
+        bool tta = args.Flag("--tta"), noTta = args.Flag("--no-tta");
+        if (tta && noTta)
+            throw new UsageException("--tta and --no-tta contradict each other.");
         var transfer = new TransferOptions
         {
+            Recipe = args.Enum("--recipe", MilestoneRecipe.Best),
             Backbone = args.String("--backbone") ?? "resnet18",
             Strategy = strategy,
             Weights = args.String("--weights"),
-            Epochs = args.Int("--epochs", 10, 1),
-            BatchSize = args.Int("--batch-size", 32, 2),
-            LearningRate = OptionValidators.Positive(args, "--lr", 1e-3),
-            StepSize = args.Int("--step-size", 7, 1),
-            Schedule = (args.String("--schedule") ?? "step").ToLowerInvariant() switch
-            {
-                "step" => null,
-                "cosine" => TorchLearningRateSchedule.Cosine(),
-                var s => throw new UsageException($"--schedule must be step or cosine, got '{s}'."),
-            },
-            HeadLearningRateMultiplier = args.Double("--head-lr-multiplier", 1),
-            LabelSmoothing = args.Double("--label-smoothing", 0),
-            TestTimeHorizontalFlip = args.Flag("--tta"),
+            Epochs = args.NullableInt("--epochs", 1),
+            BatchSize = args.NullableInt("--batch-size", 2),
+            LearningRate = args.NullablePositive("--lr"),
+            StepSize = stepSize,
+            WarmupEpochs = warmup,
+            Schedule = schedule,
+            HeadLearningRateMultiplier = args.NullablePositive("--head-lr-multiplier"),
+            LabelSmoothing = args.NullableFraction("--label-smoothing"),
+            TestTimeHorizontalFlip = tta ? true : noTta ? false : null,
             Dropout = args.NullableFraction("--dropout"),
             Augment = args.Flag("--no-augment") ? false : null,
+            Head = args.NullableEnum<TransferHead>("--head"),
+            Margin = args.NullableFraction("--margin"),
+            Scale = args.NullablePositive("--scale"),
             UnfreezeEpochs = args.IntList("--unfreeze") ?? [3, 5, 7, 9, 11],
             Threads = args.Int("--threads", 0, 0),
         };
+        try
+        {
+            transfer.Resolve(); // a contradiction (e.g. --margin with --head linear) fails here, before any image is read
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException(e.Message);
+        }
         return new Plan(experiment, transfer);
     }
 }

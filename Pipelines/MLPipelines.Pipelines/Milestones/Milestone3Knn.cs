@@ -20,6 +20,14 @@ namespace MLPipelines.Pipelines.Milestones;
 public sealed class KnnExperimentOptions
 {
     /// <summary>
+    /// The recipe <see cref="K"/> and <see cref="Metrics"/> default to: <see cref="MilestoneRecipe.Best"/> (k
+    /// <see cref="Milestone3Knn.BestK"/>, cosine: the metric the retrieval-trained embeddings of <c>m3-transfer</c>'s cosine
+    /// head are made for) or <see cref="MilestoneRecipe.Course"/> (k <see cref="Milestone3Knn.CourseK"/>, Euclidean: the
+    /// course's scikit-learn KNeighborsClassifier). The default value is <see cref="MilestoneRecipe.Best"/>.
+    /// </summary>
+    public MilestoneRecipe Recipe { get; set; } = MilestoneRecipe.Best;
+
+    /// <summary>
     /// The backbone: "resnet18" (ML.NET's ImageNet ResNet-18), "mobilenetv2" (ONNX zoo int8 model found in
     /// <see cref="ModelsFolder"/>), a FILE.onnx (see <see cref="InputName"/>/<see cref="OutputName"/>), or a MODEL.zip
     /// written by <c>m3-transfer</c> (its network cut at the pooled features). The default value is "resnet18".
@@ -35,11 +43,14 @@ public sealed class KnnExperimentOptions
     /// <summary>Folder searched for mobilenetv2-12-int8.onnx; null uses $MLPIPELINES_MODELS (<see cref="ModelLocator"/>). The default value is null.</summary>
     public string? ModelsFolder { get; set; }
 
-    /// <summary>Neighbour counts; more than one value (or more than one metric) runs a grid. The default value is [10].</summary>
-    public IReadOnlyList<int> K { get; set; } = [10];
+    /// <summary>Neighbour counts; more than one value (or more than one metric) runs a grid; null for the recipe's. The default value is null.</summary>
+    public IReadOnlyList<int>? K { get; set; }
 
-    /// <summary>Distance metrics. The default value is [Euclidean].</summary>
-    public IReadOnlyList<KnnMetric> Metrics { get; set; } = [KnnMetric.Euclidean];
+    /// <summary>Distance metrics; null for the recipe's. The default value is null.</summary>
+    public IReadOnlyList<KnnMetric>? Metrics { get; set; }
+
+    /// <summary>The K values of the retrieval Recall@K written beside the KNN accuracy. The default value is [1, 5].</summary>
+    public IReadOnlyList<int> RecallAt { get; set; } = [1, 5];
 
     /// <summary>Vote weighting. The default value is <see cref="KnnWeighting.Uniform"/>.</summary>
     public KnnWeighting Weighting { get; set; } = KnnWeighting.Uniform;
@@ -67,13 +78,20 @@ public sealed class KnnExperimentOptions
 /// <param name="OutputDirectory">Folder holding the model and reports.</param>
 public sealed record KnnGridRow(int K, KnnMetric Metric, double Accuracy, double MacroF1, double? TestAccuracy, double MillisecondsPerImage, string OutputDirectory);
 
+/// <summary>Columns <c>k</c> and <c>metric</c> of a run, as the recipe and the caller's overrides decide them.</summary>
+/// <param name="K">Neighbour counts.</param>
+/// <param name="Metrics">Distance metrics.</param>
+public sealed record KnnGrid(IReadOnlyList<int> K, IReadOnlyList<KnnMetric> Metrics);
+
 /// <summary>Result of <see cref="Milestone3Knn.Run"/>.</summary>
 /// <param name="Rows">One row per (k, metric), in run order.</param>
 /// <param name="EmbeddingSize">Features per image.</param>
 /// <param name="FeaturizeImagesPerSecond">Images per second of the featurizer over the images it computed (0 when all came from the cache).</param>
 /// <param name="CacheHits">Embeddings read from the cache.</param>
 /// <param name="ResultsTable">The markdown table of the grid (also written to results.md when there is more than one row).</param>
-public sealed record KnnExperimentResult(IReadOnlyList<KnnGridRow> Rows, int EmbeddingSize, double FeaturizeImagesPerSecond, int CacheHits, string ResultsTable);
+/// <param name="Retrieval">Recall@K and mAP of the validation images as queries against the training images (cosine).</param>
+public sealed record KnnExperimentResult(IReadOnlyList<KnnGridRow> Rows, int EmbeddingSize, double FeaturizeImagesPerSecond, int CacheHits, string ResultsTable,
+    RetrievalScores? Retrieval = null);
 
 /// <summary>
 /// Milestone 3, KNN on pretrained (or fine-tuned) embeddings: dataset → the stratified split of the other milestones →
@@ -86,6 +104,33 @@ public static class Milestone3Knn
     /// <summary>File name of the retrieval index beside model.zip.</summary>
     public const string IndexFileName = "knn-index.npz";
 
+    /// <summary>k of <see cref="MilestoneRecipe.Best"/> (with the cosine metric).</summary>
+    public const int BestK = 10;
+
+    /// <summary>k of <see cref="MilestoneRecipe.Course"/> (with the Euclidean metric): the course's KNN on fine-tuned embeddings used k = 10.</summary>
+    public const int CourseK = 10;
+
+    /// <summary>The k values and metrics of a run: the options' when set, else <paramref name="knn"/>'s recipe's.</summary>
+    /// <param name="knn">The options.</param>
+    /// <returns>The grid.</returns>
+    public static KnnGrid ResolveGrid(KnnExperimentOptions knn)
+    {
+        ArgumentNullException.ThrowIfNull(knn);
+        bool best = knn.Recipe switch
+        {
+            MilestoneRecipe.Best => true,
+            MilestoneRecipe.Course => false,
+            _ => throw new ArgumentException($"Recipe {knn.Recipe} is not Course or Best.", nameof(knn)),
+        };
+        var k = knn.K ?? [best ? BestK : CourseK];
+        var metrics = knn.Metrics ?? [best ? KnnMetric.Cosine : KnnMetric.Euclidean];
+        if (k.Count == 0 || k.Any(v => v < 1)) throw new ArgumentException("K needs at least one value >= 1.", nameof(knn));
+        if (metrics.Count == 0) throw new ArgumentException("Metrics needs at least one value.", nameof(knn));
+        if (knn.RecallAt is null || knn.RecallAt.Count == 0 || knn.RecallAt.Any(v => v < 1))
+            throw new ArgumentException("RecallAt needs at least one value >= 1.", nameof(knn));
+        return new KnnGrid(k, metrics);
+    }
+
     /// <summary>Runs the milestone.</summary>
     /// <param name="experiment">Data, split and output options (as for every milestone: <see cref="ExperimentData.Load"/>).</param>
     /// <param name="knn">Backbone and KNN options.</param>
@@ -95,8 +140,7 @@ public static class Milestone3Knn
     {
         ArgumentNullException.ThrowIfNull(experiment);
         ArgumentNullException.ThrowIfNull(knn);
-        if (knn.K.Count == 0 || knn.K.Any(k => k < 1)) throw new ArgumentException("K needs at least one value >= 1.", nameof(knn));
-        if (knn.Metrics.Count == 0) throw new ArgumentException("Metrics needs at least one value.", nameof(knn));
+        var gridSpec = ResolveGrid(knn);
         var run = experiment.Clone();
         run.Grayscale = false;
         var data = ExperimentData.Load(run);
@@ -144,13 +188,15 @@ public static class Milestone3Knn
                 data.TestItems is { } testItems ? ml.Data.Cache(ToView(testItems, split.Train.Count + split.Validation.Count)) : null);
             var embeddings = ml.Transforms.ExtractEmbeddings(spec, ColumnNames.Features, ImageClassificationExperiment.ImagePathColumn)
                 .Fit(ml.Data.LoadFromEnumerable(Array.Empty<PathRow>()));
-            var shared = new KnnRunContext(ml, run, knn, data, spec, embeddings, views, features, imagesPerSecond, log);
+            var retrieval = Retrieval(features, (split.Train, split.Validation), dim, knn.RecallAt);
+            log?.Report(RetrievalLine(retrieval));
+            var shared = new KnnRunContext(ml, run, knn, data, spec, embeddings, views, features, imagesPerSecond, log, retrieval);
 
-            bool grid = knn.K.Count * knn.Metrics.Count > 1;
+            bool grid = gridSpec.K.Count * gridSpec.Metrics.Count > 1;
             var rows = new List<KnnGridRow>();
-            foreach (var metric in knn.Metrics)
+            foreach (var metric in gridSpec.Metrics)
             {
-                foreach (int k in knn.K)
+                foreach (int k in gridSpec.K)
                 {
                     string outDir = grid
                         ? Path.Combine(run.OutputDirectory, string.Create(CultureInfo.InvariantCulture, $"{metric.ToString().ToLowerInvariant()}-k{k}"))
@@ -160,7 +206,7 @@ public static class Milestone3Knn
                     folder.Commit("m3-knn");
                 }
             }
-            string table = ResultsTable(rows, spec, imagesPerSecond);
+            string table = ResultsTable(rows, spec, imagesPerSecond) + "\n" + RetrievalLine(retrieval) + "\n";
             if (grid)
             {
                 using var folder = new RunFolder(run.OutputDirectory);
@@ -171,7 +217,7 @@ public static class Milestone3Knn
                 folder.WriteText("results.csv", csv.ToString());
                 folder.Commit("m3-knn");
             }
-            return new KnnExperimentResult(rows, dim, imagesPerSecond, features.CacheHits, table);
+            return new KnnExperimentResult(rows, dim, imagesPerSecond, features.CacheHits, table, retrieval);
         }
         finally
         {
@@ -264,7 +310,27 @@ public static class Milestone3Knn
 
     /// <summary>What every grid cell of one run shares: the data, the backbone, the embeddings and their views.</summary>
     private sealed record KnnRunContext(MLContext Ml, ExperimentOptions Experiment, KnnExperimentOptions Knn, ExperimentData Data, BackboneSpec Spec,
-        ITransformer Embeddings, KnnViews Views, FeaturizationResult Features, double FeaturizeImagesPerSecond, IProgress<string>? Log);
+        ITransformer Embeddings, KnnViews Views, FeaturizationResult Features, double FeaturizeImagesPerSecond, IProgress<string>? Log,
+        RetrievalScores Retrieval);
+
+    /// <summary>Recall@K and mAP of the validation embeddings (queries) against the training embeddings (gallery), cosine.</summary>
+    private static RetrievalScores Retrieval(FeaturizationResult features, (IReadOnlyList<ImageItem> Train, IReadOnlyList<ImageItem> Validation) split, int dim, IReadOnlyList<int> recallAt)
+    {
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        int Id(ImageItem item) => ids.TryGetValue(item.Label, out int id) ? id : ids[item.Label] = ids.Count;
+        var gallery = new float[split.Train.Count * dim];
+        for (int i = 0; i < split.Train.Count; i++)
+            features.Row(i).CopyTo(gallery.AsSpan(i * dim));
+        var queries = new float[split.Validation.Count * dim];
+        for (int i = 0; i < split.Validation.Count; i++)
+            features.Row(split.Train.Count + i).CopyTo(queries.AsSpan(i * dim));
+        return RetrievalMetrics.Cosine(gallery, split.Train.Select(Id).ToList(), queries, split.Validation.Select(Id).ToList(), dim, recallAt);
+    }
+
+    private static string RetrievalLine(RetrievalScores r) =>
+        "Retrieval (validation queries against the training images, cosine): "
+        + string.Join(", ", r.RecallAt.Select(p => string.Create(CultureInfo.InvariantCulture, $"Recall@{p.Key} {p.Value:P2}")))
+        + string.Create(CultureInfo.InvariantCulture, $", mAP {r.MeanAveragePrecision:P2} ({r.QueryCount} queries)");
 
     /// <summary>The embedded training, validation and (optional) test rows.</summary>
     private sealed record KnnViews(IDataView Train, IDataView Validation, IDataView? Test);
@@ -356,7 +422,12 @@ public static class Milestone3Knn
             ["chain_check_agree"] = chainAgree,
             ["engine_onnx_agree"] = engineAgree,
             ["peak_rss_mb"] = ProcessMemory.PeakResidentMegabytes(),
+            ["recipe"] = c.Knn.Recipe.ToString().ToLowerInvariant(),
+            ["retrieval_map"] = c.Retrieval.MeanAveragePrecision,
+            ["retrieval_queries"] = c.Retrieval.QueryCount,
         });
+        foreach (var (at, recall) in c.Retrieval.RecallAt)
+            metrics.Extra[string.Create(CultureInfo.InvariantCulture, $"recall_at_{at}")] = recall;
         output.WriteMetrics(metrics);
         output.WritePredictions(csv);
         output.WriteConfusion(validation, c.Log);

@@ -9,14 +9,54 @@ using static TorchSharp.torch;
 
 namespace MLPipelines.Pipelines.Milestones;
 
-/// <summary>Options of <see cref="Milestone3Transfer"/>.</summary>
+/// <summary>The head <c>m3-transfer</c> puts on the backbone.</summary>
+public enum TransferHead
+{
+    /// <summary>A linear layer (with bias) on the embedding: the course's head.</summary>
+    Linear,
+
+    /// <summary>A cosine classifier with an additive margin on the L2-normalised embedding (<see cref="CosineHead"/>): one network for classification and retrieval.</summary>
+    Cosine,
+}
+
+/// <summary>
+/// The settings of one <see cref="Milestone3Transfer"/> run, every value decided: a recipe
+/// (<see cref="Milestone3Transfer.CourseRecipe"/>, <see cref="Milestone3Transfer.BestRecipe"/>) with the caller's overrides
+/// (<see cref="TransferOptions.Resolve"/>).
+/// </summary>
+/// <param name="Strategy">The transfer strategy.</param>
+/// <param name="Epochs">Epochs.</param>
+/// <param name="BatchSize">Rows per batch.</param>
+/// <param name="LearningRate">Adam's learning rate (the backbone's).</param>
+/// <param name="Schedule">Learning-rate schedule.</param>
+/// <param name="HeadLearningRateMultiplier">The head's learning rate relative to the backbone's.</param>
+/// <param name="LabelSmoothing">Label smoothing of the training loss.</param>
+/// <param name="TestTimeHorizontalFlip">Mirror-image test-time augmentation compiled into the model.</param>
+/// <param name="Dropout">Dropout before the head.</param>
+/// <param name="Augment">Random resized crop 0.8-1 and horizontal flips on the training batches.</param>
+/// <param name="CosineHead">The cosine head's settings, or null for a linear head.</param>
+public sealed record TransferSettings(TransferStrategy Strategy, int Epochs, int BatchSize, double LearningRate, TorchLearningRateSchedule Schedule,
+    double HeadLearningRateMultiplier, double LabelSmoothing, bool TestTimeHorizontalFlip, double Dropout, bool Augment, CosineHead? CosineHead);
+
+/// <summary>
+/// Options of <see cref="Milestone3Transfer"/>: a <see cref="Recipe"/> and overrides of it. Every setting left null takes
+/// the recipe's value, decided once by <see cref="Resolve"/>.
+/// </summary>
 public sealed class TransferOptions
 {
+    /// <summary>
+    /// The recipe the settings start from: <see cref="MilestoneRecipe.Best"/> (<see cref="Milestone3Transfer.BestRecipe"/>:
+    /// fine-tuning with a cosine head, warm-up + cosine, label smoothing, mirrored test-time augmentation) or
+    /// <see cref="MilestoneRecipe.Course"/> (<see cref="Milestone3Transfer.CourseRecipe"/>: the course's frozen backbone,
+    /// Adam 0.001, StepLR(7, 0.1), linear head). The default value is <see cref="MilestoneRecipe.Best"/>.
+    /// </summary>
+    public MilestoneRecipe Recipe { get; set; } = MilestoneRecipe.Best;
+
     /// <summary>"resnet18", "resnet50" or "densenet121". The default value is "resnet18".</summary>
     public string Backbone { get; set; } = "resnet18";
 
-    /// <summary>The transfer strategy. The default value is <see cref="TransferStrategy.Frozen"/>.</summary>
-    public TransferStrategy Strategy { get; set; } = TransferStrategy.Frozen;
+    /// <summary>The transfer strategy; null for the recipe's. The default value is null.</summary>
+    public TransferStrategy? Strategy { get; set; }
 
     /// <summary>
     /// Pretrained weights: ML.NET's ResNet18.onnx (resnet18 only; it has the CNTK layout [2, 2, 2, 3]), a torchvision
@@ -26,35 +66,47 @@ public sealed class TransferOptions
     /// </summary>
     public string? Weights { get; set; }
 
-    /// <summary>Epochs. The default value is 10.</summary>
-    public int Epochs { get; set; } = 10;
+    /// <summary>Epochs; null for the recipe's. The default value is null.</summary>
+    public int? Epochs { get; set; }
 
-    /// <summary>Rows per batch. The default value is 32.</summary>
-    public int BatchSize { get; set; } = 32;
+    /// <summary>Rows per batch; null for the recipe's. The default value is null.</summary>
+    public int? BatchSize { get; set; }
 
-    /// <summary>Adam's learning rate. The default value is 0.001.</summary>
-    public double LearningRate { get; set; } = 1e-3;
+    /// <summary>Adam's learning rate; null for the recipe's. The default value is null.</summary>
+    public double? LearningRate { get; set; }
 
-    /// <summary>StepLR step size in epochs (gamma 0.1). The default value is 7.</summary>
-    public int StepSize { get; set; } = 7;
+    /// <summary>StepLR step size in epochs (gamma 0.1); when set without <see cref="Schedule"/>, the schedule is StepLR. The default value is null.</summary>
+    public int? StepSize { get; set; }
 
-    /// <summary>Learning-rate schedule; null: StepLR(<see cref="StepSize"/>, 0.1). The default value is null.</summary>
+    /// <summary>Warm-up epochs of a warm-up + cosine schedule; when set without <see cref="Schedule"/>, the schedule is <see cref="TorchLearningRateSchedule.WarmupCosine"/>(this, <see cref="Milestone3Transfer.WarmupCosineMinFactor"/>). The default value is null.</summary>
+    public int? WarmupEpochs { get; set; }
+
+    /// <summary>Learning-rate schedule; null for the recipe's (or the one <see cref="StepSize"/> or <see cref="WarmupEpochs"/> implies). The default value is null.</summary>
     public TorchLearningRateSchedule? Schedule { get; set; }
 
-    /// <summary>The head's learning rate relative to the backbone's (see <see cref="TorchTransferOptions.HeadLearningRateMultiplier"/>). The default value is 1.</summary>
-    public double HeadLearningRateMultiplier { get; set; } = 1;
+    /// <summary>The head's learning rate relative to the backbone's (see <see cref="TorchTransferOptions.HeadLearningRateMultiplier"/>); null for the recipe's. The default value is null.</summary>
+    public double? HeadLearningRateMultiplier { get; set; }
 
-    /// <summary>Label smoothing of the training loss (see <see cref="TorchTrainingSettings.LabelSmoothing"/>). The default value is 0.</summary>
-    public double LabelSmoothing { get; set; }
+    /// <summary>Label smoothing of the training loss (see <see cref="TorchTrainingSettings.LabelSmoothing"/>); null for the recipe's. The default value is null.</summary>
+    public double? LabelSmoothing { get; set; }
 
-    /// <summary>Compile mirror-image test-time augmentation into the model (see <see cref="TorchTrainerOptions.TestTimeHorizontalFlip"/>). The default value is false.</summary>
-    public bool TestTimeHorizontalFlip { get; set; }
+    /// <summary>Compile mirror-image test-time augmentation into the model (see <see cref="TorchTrainerOptions.TestTimeHorizontalFlip"/>); null for the recipe's. The default value is null.</summary>
+    public bool? TestTimeHorizontalFlip { get; set; }
 
     /// <summary>Dropout before the head; null: 0.5 for fine-tuning and progressive unfreezing, 0 for a frozen backbone. The default value is null.</summary>
     public double? Dropout { get; set; }
 
     /// <summary>Augment the training batches (random resized crop 0.8-1 and horizontal flips); null: on unless frozen. The default value is null.</summary>
     public bool? Augment { get; set; }
+
+    /// <summary>The head; null for the recipe's. The default value is null.</summary>
+    public TransferHead? Head { get; set; }
+
+    /// <summary>The cosine head's additive margin (<see cref="CosineHead.Margin"/>); null: <see cref="CosineHead.Defaults.Margin"/>. Only with a cosine head. The default value is null.</summary>
+    public double? Margin { get; set; }
+
+    /// <summary>The cosine head's scale (<see cref="CosineHead.Scale"/>); null: <see cref="CosineHead.Defaults.Scale"/>. Only with a cosine head. The default value is null.</summary>
+    public double? Scale { get; set; }
 
     /// <summary>Epochs at which progressive unfreezing adds the next stage. The default value is [3, 5, 7, 9, 11].</summary>
     public IReadOnlyList<int> UnfreezeEpochs { get; set; } = [3, 5, 7, 9, 11];
@@ -64,6 +116,55 @@ public sealed class TransferOptions
 
     /// <summary>Receives one report per epoch. The default value is null.</summary>
     public IProgress<EpochRecord>? Progress { get; set; }
+
+    /// <summary>
+    /// The settings of the run: the recipe's, with every non-null override. Throws <see cref="ArgumentException"/> naming
+    /// the option when a value is invalid (e.g. a margin with a linear head).
+    /// </summary>
+    public TransferSettings Resolve()
+    {
+        var recipe = Recipe switch
+        {
+            MilestoneRecipe.Course => Milestone3Transfer.CourseRecipe,
+            MilestoneRecipe.Best => Milestone3Transfer.BestRecipe,
+            _ => throw new ArgumentException($"Recipe {Recipe} is not Course or Best.", nameof(Recipe)),
+        };
+        var strategy = Strategy ?? recipe.Strategy;
+        bool frozen = strategy == TransferStrategy.Frozen;
+        var schedule = Schedule
+            ?? (StepSize is { } step ? TorchLearningRateSchedule.Step(step, 0.1)
+                : WarmupEpochs is { } warmup ? TorchLearningRateSchedule.WarmupCosine(warmup, Milestone3Transfer.WarmupCosineMinFactor)
+                : recipe.Schedule);
+        var head = Head ?? (recipe.CosineHead is null ? TransferHead.Linear : TransferHead.Cosine);
+        if (head == TransferHead.Linear && Margin is not null)
+            throw new ArgumentException("Margin applies to the cosine head only.", nameof(Margin));
+        if (head == TransferHead.Linear && Scale is not null)
+            throw new ArgumentException("Scale applies to the cosine head only.", nameof(Scale));
+        CosineHead? cosine = null;
+        if (head == TransferHead.Cosine)
+        {
+            cosine = recipe.CosineHead?.Clone() ?? new CosineHead();
+            cosine.Margin = Margin ?? cosine.Margin;
+            cosine.Scale = Scale ?? cosine.Scale;
+            cosine.Validate();
+        }
+        var settings = new TransferSettings(
+            strategy,
+            Epochs ?? recipe.Epochs,
+            BatchSize ?? recipe.BatchSize,
+            LearningRate ?? recipe.LearningRate,
+            schedule,
+            HeadLearningRateMultiplier ?? recipe.HeadLearningRateMultiplier,
+            LabelSmoothing ?? recipe.LabelSmoothing,
+            TestTimeHorizontalFlip ?? recipe.TestTimeHorizontalFlip,
+            Dropout ?? (frozen ? 0 : recipe.Dropout),
+            Augment ?? (!frozen && recipe.Augment),
+            cosine);
+        if (settings.Epochs < 1) throw new ArgumentException($"Epochs must be positive, got {settings.Epochs}.", nameof(Epochs));
+        if (settings.BatchSize < 2) throw new ArgumentException($"BatchSize must be at least 2, got {settings.BatchSize}.", nameof(BatchSize));
+        if (!(settings.Dropout >= 0 && settings.Dropout < 1)) throw new ArgumentException($"Dropout must be in [0, 1), got {settings.Dropout}.", nameof(Dropout));
+        return settings;
+    }
 }
 
 /// <summary>
@@ -75,6 +176,37 @@ public sealed class TransferOptions
 /// </summary>
 public static class Milestone3Transfer
 {
+    /// <summary>
+    /// Epochs of <see cref="BestRecipe"/>: sized for about 2 hours of 224-px fine-tuning on the 2-core development machine
+    /// (110-200 s per epoch on 5,288 images). Adjust here.
+    /// </summary>
+    public const int BestEpochs = 20;
+
+    /// <summary>Warm-up epochs of <see cref="BestRecipe"/>'s warm-up + cosine schedule.</summary>
+    public const int BestWarmupEpochs = 2;
+
+    /// <summary>The last epoch's learning rate of a warm-up + cosine schedule, as a fraction of the initial one (so that the last epoch still trains).</summary>
+    public const double WarmupCosineMinFactor = 0.01;
+
+    /// <summary>
+    /// The course's settings (<c>--recipe course</c>; the historical defaults of <c>m3-transfer</c>): a frozen backbone
+    /// (dropout 0.5 and augmentation when fine-tuned), Adam 0.001, StepLR(7, 0.1), batch 32, 10 epochs, a linear head,
+    /// no label smoothing, no test-time augmentation.
+    /// </summary>
+    public static TransferSettings CourseRecipe { get; } = new(
+        TransferStrategy.Frozen, 10, 32, 1e-3, TorchLearningRateSchedule.Step(7, 0.1), 1, 0, false, 0.5, true, null);
+
+    /// <summary>
+    /// The project's recipe (<c>--recipe best</c>, the default): full fine-tuning, Adam 1e-4 for the backbone and 1e-3 for
+    /// the head (multiplier 10), <see cref="BestWarmupEpochs"/> epochs of linear warm-up then cosine to
+    /// <see cref="WarmupCosineMinFactor"/>, <see cref="BestEpochs"/> epochs, batch 32, label smoothing 0.1, dropout 0.5,
+    /// random resized crops and flips, mirrored test-time augmentation, and a cosine head with an additive margin
+    /// (<see cref="CosineHead.Defaults"/>), so the same model.zip serves <c>m3-knn</c> as a retrieval backbone.
+    /// </summary>
+    public static TransferSettings BestRecipe { get; } = new(
+        TransferStrategy.FineTune, BestEpochs, 32, 1e-4, TorchLearningRateSchedule.WarmupCosine(BestWarmupEpochs, WarmupCosineMinFactor),
+        10, 0.1, true, 0.5, true, new CosineHead());
+
     /// <summary>Runs the milestone.</summary>
     /// <param name="experiment">Dataset folder (<see cref="ExperimentOptions.DataRoot"/> is the dataset folder itself), split and output options; grayscale and standardisation are turned off.</param>
     /// <param name="transfer">Backbone, weights and strategy.</param>
@@ -90,32 +222,33 @@ public static class Milestone3Transfer
         run.Loader ??= (f, c) => StanfordCars.Load(f, c);   // CSV layout, or one folder per class (--test-data too)
         string backboneName = transfer.Backbone.Trim().ToLowerInvariant();
         string? weights = ResolveWeights(backboneName, transfer.Weights, log);
-        bool frozen = transfer.Strategy == TransferStrategy.Frozen;
-        double dropout = transfer.Dropout ?? (frozen ? 0 : 0.5);
-        bool augment = transfer.Augment ?? !frozen;
+        var settings = transfer.Resolve();
+        double dropout = settings.Dropout;
+        bool augment = settings.Augment;
         int size = run.ImageSize;
-        var schedule = transfer.Schedule ?? TorchLearningRateSchedule.Step(transfer.StepSize, 0.1);
+        var schedule = settings.Schedule;
+        var cosine = settings.CosineHead;
 
         // Built and validated before any image is decoded, so a bad option fails at once, naming it.
         var options = new TorchTrainerOptions
         {
             ImageShape = [3, size, size],
             Optimizer = TorchOptimizerKind.Adam,
-            LearningRate = transfer.LearningRate,
-            LabelSmoothing = transfer.LabelSmoothing,
-            TestTimeHorizontalFlip = transfer.TestTimeHorizontalFlip,
+            LearningRate = settings.LearningRate,
+            LabelSmoothing = settings.LabelSmoothing,
+            TestTimeHorizontalFlip = settings.TestTimeHorizontalFlip,
             Schedule = schedule,
-            Epochs = transfer.Epochs,
-            BatchSize = transfer.BatchSize,
+            Epochs = settings.Epochs,
+            BatchSize = settings.BatchSize,
             Seed = run.Seed,
             Threads = transfer.Threads,
             Device = "cpu",
             Augmentation = augment ? [new RandomResizedCrop(0.8, 1.0), new HorizontalFlip()] : [],
             Transfer = new TorchTransferOptions
             {
-                Strategy = transfer.Strategy,
+                Strategy = settings.Strategy,
                 UnfreezeEpochs = transfer.UnfreezeEpochs,
-                HeadLearningRateMultiplier = transfer.HeadLearningRateMultiplier,
+                HeadLearningRateMultiplier = settings.HeadLearningRateMultiplier,
             },
             Progress = transfer.Progress,
             Log = log,
@@ -124,22 +257,27 @@ public static class Milestone3Transfer
         var details = new Dictionary<string, object>
         {
             ["backbone"] = backboneName,
-            ["strategy"] = transfer.Strategy.ToString(),
+            ["recipe"] = transfer.Recipe.ToString().ToLowerInvariant(),
+            ["strategy"] = settings.Strategy.ToString(),
             ["weights"] = weights ?? "none",
             ["dropout"] = dropout,
             ["augment"] = augment,
-            ["learning_rate"] = transfer.LearningRate,
-            ["head_lr_multiplier"] = transfer.HeadLearningRateMultiplier,
-            ["label_smoothing"] = transfer.LabelSmoothing,
-            ["test_time_flip"] = transfer.TestTimeHorizontalFlip,
+            ["learning_rate"] = settings.LearningRate,
+            ["head_lr_multiplier"] = settings.HeadLearningRateMultiplier,
+            ["label_smoothing"] = settings.LabelSmoothing,
+            ["test_time_flip"] = settings.TestTimeHorizontalFlip,
             ["schedule"] = schedule.ToString(),
-            ["epochs"] = transfer.Epochs,
+            ["epochs"] = settings.Epochs,
+            ["batch_size"] = settings.BatchSize,
+            ["head"] = cosine is null ? "linear" : "cosine",
+            ["head_scale"] = cosine?.Scale ?? 0,
+            ["head_margin"] = cosine?.Margin ?? 0,
         };
 
         return ImageClassificationExperiment.Run(run, ExperimentData.Load(run), (train, validation, binary, classNames) =>
         {
             int k = binary ? 2 : classNames.Count;
-            nn.Module<Tensor, Tensor> Factory() => CreateBackbone(backboneName, weights, k, dropout, log);
+            nn.Module<Tensor, Tensor> Factory() => CreateBackbone(backboneName, weights, k, dropout, log, cosine);
             TorchModel model = binary
                 ? new TorchBinaryTrainer(Factory, options).Fit(train, validation)
                 : new TorchMulticlassTrainer(Factory, options).Fit(train, validation);
@@ -153,8 +291,9 @@ public static class Milestone3Transfer
     /// <param name="classes">Outputs of the new head.</param>
     /// <param name="dropout">Dropout before the head.</param>
     /// <param name="log">Receives a line about the weights.</param>
+    /// <param name="cosineHead">A cosine head's settings, or null for a linear head.</param>
     /// <returns>The network (RGB pixels / 255 input).</returns>
-    public static TorchBackbone CreateBackbone(string name, string? weights, int classes, double dropout, IProgress<string>? log = null)
+    public static TorchBackbone CreateBackbone(string name, string? weights, int classes, double dropout, IProgress<string>? log = null, CosineHead? cosineHead = null)
     {
         ArgumentNullException.ThrowIfNull(name);
         if (weights is not null && weights.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
@@ -162,7 +301,10 @@ public static class Milestone3Transfer
             if (name != "resnet18")
                 throw new ArgumentException($"An ONNX weights file (ML.NET's ResNet18.onnx) only fits resnet18, not {name}.", nameof(weights));
             log?.Report($"Weights: ML.NET's pretrained ResNet-18 from {weights} (CNTK layout, blocks [2, 2, 2, 3])");
-            return PretrainedWeights.CreateMlNetResNet18(weights, classes, dropout);
+            var mlnet = PretrainedWeights.CreateMlNetResNet18(weights, classes, dropout);
+            if (cosineHead is not null)
+                mlnet.ReplaceHead(classes, dropout, cosineHead);
+            return mlnet;
         }
         TorchBackbone net = name switch
         {
@@ -176,7 +318,7 @@ public static class Milestone3Transfer
             var report = PretrainedWeights.LoadTorchvisionWeights(net, weights);
             log?.Report($"Weights: {report.Loaded.Count} tensors from {weights} (torchvision names)");
         }
-        net.ReplaceHead(classes, dropout);
+        net.ReplaceHead(classes, dropout, cosineHead);
         net.Normalization = InputNormalization.ImageNet;
         return net;
     }

@@ -34,6 +34,7 @@ public sealed partial class CliOptionMappingTests : IDisposable
         ["--recipe"] = "best", ["--rotation"] = "7", ["--zoom"] = "0.15", ["--translate"] = "1.5", ["--warmup"] = "5",
         ["--normalize"] = "image", ["--background-copies"] = "2", ["--supersample"] = "2",
         ["--label-smoothing"] = "0.1", ["--unfreeze"] = "2,4", ["--k"] = "3", ["--metric"] = "cosine",
+        ["--head"] = "linear", ["--margin"] = "0.3", ["--scale"] = "24",
         ["--weighting"] = "distance", ["--cache"] = "cache-folder", ["--input"] = "in2", ["--output"] = "out2", ["--models"] = "models-folder",
     };
 
@@ -43,6 +44,9 @@ public sealed partial class CliOptionMappingTests : IDisposable
         [("m3-cnn", "--dataset")] = StanfordCars.FolderName,
         [("m3-knn", "--dataset")] = SignLanguageDigits.FolderName,
         [("m3-knn", "--backbone")] = "mobilenetv2",
+        [("m3-transfer", "--recipe")] = "course",
+        [("m3-knn", "--recipe")] = "course",
+        [("m3-transfer", "--schedule")] = "step",
     };
 
     public static TheoryData<string> Commands() => ["m1", "m2", "m3-cnn", "m3-transfer", "m3-knn"];

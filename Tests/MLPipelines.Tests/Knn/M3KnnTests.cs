@@ -266,6 +266,11 @@ public sealed class M3KnnFineTunedTests
             Assert.DoesNotContain(cut.Graph!.Nodes, n => n.OpType is "Slice" or "Concat");
             var manual = OrtRunner.Run(cut.ToBytes(), ("Features", pixels, [paths.Count, 3 * 32 * 32]))["pooled_out"];
             Assert.Equal([(long)paths.Count, 512L], manual.Shape);
+            for (int i = 0; i < paths.Count; i++)
+            {
+                double norm = Math.Sqrt(manual.Floats!.Skip(i * 512).Take(512).Sum(v => (double)v * v));
+                Assert.True(Math.Abs(norm - 1) <= 1e-4, $"image {i}: embedding norm {norm} (the cosine head's cut must be unit length)");
+            }
             for (int i = 0; i < embeddings.Length; i++)
                 Assert.True(Math.Abs(embeddings[i] - manual.Floats![i]) <= 1e-4 * (1 + Math.Abs(manual.Floats[i])), $"slot {i}: {embeddings[i]} vs {manual.Floats[i]}");
         }
@@ -281,6 +286,12 @@ public sealed class M3KnnFineTunedTests
         Assert.Equal(512, result.EmbeddingSize);
         Assert.True(File.Exists(dir.Combine("knn", "model.zip")));
         Assert.Equal(3, (int)MetricsJson.Read(dir.Combine("knn", "metrics.json")).Extra["chain_check_agree"]!);
+        // The best recipe's cosine head: the cut is at the L2-normalised embedding, and retrieval metrics are written.
+        var knnMetrics = MetricsJson.Read(dir.Combine("knn", "metrics.json"));
+        Assert.Equal("cosine", (string)MetricsJson.Read(Path.Combine(transferRun, "metrics.json")).Extra["head"]!);
+        Assert.NotNull(result.Retrieval);
+        Assert.Equal((double)knnMetrics.Extra["recall_at_1"]!, result.Retrieval!.RecallAt[1], 12);
+        Assert.InRange((double)knnMetrics.Extra["retrieval_map"]!, 0, 1);
         Assert.Empty(Directory.GetFiles(dir.Path, "*.onnx.tmp"));
     }
 }

@@ -10,7 +10,7 @@ namespace MLPipelines.Torch.Training;
 /// <summary>
 /// A copy of the head of a <see cref="TorchBackbone"/> as a module over embeddings, for training it on cached features
 /// (its state dict is the head's, e.g. "fc.weight", "fc.bias"); <see cref="WriteBack"/> copies the trained weights
-/// into the backbone's head. Dropout matches <see cref="TorchBackbone.ForwardHead"/>.
+/// into the backbone's head. Dropout and the head kind (linear or cosine) match <see cref="TorchBackbone.ForwardHead"/>.
 /// </summary>
 internal sealed class HeadOnly : nn.Module<Tensor, Tensor>
 {
@@ -31,15 +31,10 @@ internal sealed class HeadOnly : nn.Module<Tensor, Tensor>
         register_module(backbone.HeadName, head);
     }
 
-    public override Tensor forward(Tensor input)
-    {
-        if (backbone.HeadDropout > 0 && training)
-        {
-            using var dropped = nn.functional.dropout(input, backbone.HeadDropout, training: true);
-            return head.forward(dropped);
-        }
-        return head.forward(input);
-    }
+    /// <summary>The backbone whose head this copies (its head kind, dropout and margin apply).</summary>
+    public TorchBackbone Backbone => backbone;
+
+    public override Tensor forward(Tensor input) => backbone.ApplyHead(head, input, training);
 
     /// <summary>Copies the trained weights into the backbone's head.</summary>
     public void WriteBack()

@@ -305,7 +305,7 @@ public sealed class TorchClassifierTrainer
             var logits = module.call(xb);
             if (start == 0)
                 CheckLogits(logits, count, maxLabel, classCount);
-            var loss = nn.functional.cross_entropy(logits, yb, label_smoothing: o.LabelSmoothing);
+            var loss = nn.functional.cross_entropy(LossLogits(module, logits, yb), yb, label_smoothing: o.LabelSmoothing);
             loss.backward();
             optimizer.step();
             using (torch.no_grad())
@@ -321,6 +321,14 @@ public sealed class TorchClassifierTrainer
             torch.cuda.synchronize(device);
         return (loss1, accuracy, rows, clock.Elapsed.TotalSeconds);
     }
+
+    /// <summary>The logits the training loss sees: a cosine head's margin applies here only (<see cref="TorchBackbone.TrainingLogits"/>).</summary>
+    private static Tensor LossLogits(nn.Module<Tensor, Tensor> module, Tensor logits, Tensor labels) => module switch
+    {
+        TorchBackbone backbone => backbone.TrainingLogits(logits, labels),
+        HeadOnly head => head.Backbone.TrainingLogits(logits, labels),
+        _ => logits,
+    };
 
     private static (double Loss, double Accuracy) EvaluateTensors(nn.Module<Tensor, Tensor> module, Tensor x, Tensor y, TorchDataset data, int batchSize)
     {

@@ -17,8 +17,8 @@ public sealed record BackboneStage(string Name, IReadOnlyList<string> Prefixes)
 }
 
 /// <summary>
-/// A pretrained-style classification network split into a feature extractor and a replaceable linear head:
-/// <c>forward(x) = head(dropout(Features(x)))</c>, where <see cref="Features"/> applies the optional
+/// A pretrained-style classification network split into a feature extractor and a replaceable head, linear or cosine
+/// (<see cref="Cosine"/>): <c>forward(x) = head(dropout(Features(x)))</c>, where <see cref="Features"/> applies the optional
 /// <see cref="Normalization"/> and returns the pooled embedding [N, <see cref="FeatureCount"/>].
 /// The backbone is divided into <see cref="Stages"/> (input to output) that transfer-learning strategies freeze and
 /// unfreeze (<see cref="SetTrainableStages"/>); frozen stages keep <c>requires_grad = false</c> and stay in eval mode
@@ -28,6 +28,7 @@ public abstract class TorchBackbone : nn.Module<Tensor, Tensor>, IOnnxExportable
 {
     private double headDropout;
     private int trainableStages;
+    private CosineHead? cosine;
 
     /// <summary>Creates the module.</summary>
     /// <param name="name">Module name.</param>
@@ -43,6 +44,12 @@ public abstract class TorchBackbone : nn.Module<Tensor, Tensor>, IOnnxExportable
 
     /// <summary>Dropout probability applied to the embedding before the head in training mode (0 for none).</summary>
     public double HeadDropout => headDropout;
+
+    /// <summary>
+    /// The cosine head's settings (scale, margin) when the head is a cosine classifier (its Linear holds the class
+    /// weights, without bias: logits = s · cos θ), or null for a linear head. Set by <see cref="ReplaceHead"/>.
+    /// </summary>
+    public CosineHead? Cosine => cosine?.Clone();
 
     /// <summary>State-dict name of the head module ("fc" for ResNet, "classifier" for DenseNet).</summary>
     public abstract string HeadName { get; }
@@ -88,34 +95,55 @@ public abstract class TorchBackbone : nn.Module<Tensor, Tensor>, IOnnxExportable
     public Tensor ForwardHead(Tensor features, bool training)
     {
         ArgumentNullException.ThrowIfNull(features);
+        return ApplyHead(HeadLinear, features, training);
+    }
+
+    /// <summary><paramref name="head"/> (this backbone's head or a copy of it) applied as this backbone's head is: dropout in training, then linear or cosine logits.</summary>
+    internal Tensor ApplyHead(Linear head, Tensor features, bool training)
+    {
         if (headDropout > 0 && training)
         {
             using var dropped = nn.functional.dropout(features, headDropout, training: true);
-            return HeadLinear.forward(dropped);
+            return cosine is null ? head.forward(dropped) : cosine.Logits(dropped, head.weight!);
         }
-        return HeadLinear.forward(features);
+        return cosine is null ? head.forward(features) : cosine.Logits(features, head.weight!);
     }
+
+    /// <summary>
+    /// The logits the training loss sees: with a cosine head whose margin is positive, <paramref name="logits"/> with
+    /// s · m subtracted from each row's target class (<see cref="CosineHead.WithMargin"/>); otherwise <paramref name="logits"/> itself.
+    /// Inference (and the exported graph) never applies the margin.
+    /// </summary>
+    /// <param name="logits">The forward pass's logits [N, K].</param>
+    /// <param name="labels">Target classes [N].</param>
+    /// <returns>The logits for the loss (a new tensor when the margin applies).</returns>
+    public Tensor TrainingLogits(Tensor logits, Tensor labels) =>
+        cosine is { Margin: > 0 } c ? c.WithMargin(logits, labels) : logits;
 
     /// <summary>The head module (training it alone on cached embeddings copies it).</summary>
     internal Linear Head => HeadLinear;
 
     /// <summary>
     /// Replaces the head by a new, randomly initialised Linear(<see cref="FeatureCount"/>, <paramref name="numClasses"/>)
-    /// (PyTorch's default initialisation) with dropout <paramref name="dropout"/> before it. The new head is trainable and
-    /// on the device of the backbone.
+    /// (PyTorch's default initialisation) with dropout <paramref name="dropout"/> before it, or, with
+    /// <paramref name="cosineHead"/>, by a cosine classifier (the same Linear without bias holds the class weights;
+    /// logits = s · cos θ). The new head is trainable and on the device of the backbone.
     /// </summary>
     /// <param name="numClasses">Number of outputs; at least 1.</param>
     /// <param name="dropout">Dropout probability in [0, 1) applied to the embedding in training mode.</param>
-    public void ReplaceHead(int numClasses, double dropout = 0)
+    /// <param name="cosineHead">Cosine head settings (copied), or null for a linear head.</param>
+    public void ReplaceHead(int numClasses, double dropout = 0, CosineHead? cosineHead = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(numClasses, 1);
         if (!(dropout >= 0 && dropout < 1))
             throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "Dropout must be in [0, 1).");
+        cosineHead?.Validate();
         var device = HeadLinear.weight!.device;
-        var head = nn.Linear(FeatureCount, numClasses);
+        var head = nn.Linear(FeatureCount, numClasses, hasBias: cosineHead is null);
         head.to(device);
         SetHead(head);
         headDropout = dropout;
+        cosine = cosineHead?.Clone();
     }
 
     /// <summary>Sets the dropout before the head without replacing it.</summary>
@@ -179,7 +207,27 @@ public abstract class TorchBackbone : nn.Module<Tensor, Tensor>, IOnnxExportable
         ArgumentNullException.ThrowIfNull(g);
         string x = Normalization is null ? input : Normalization.WriteOnnx(g, input, prefix + ".normalization");
         string features = WriteFeaturesOnnx(g, x, prefix);
-        return TorchOnnxExporter.WriteModule(g, HeadLinear, features, prefix + "." + HeadName);
+        return cosine is null
+            ? TorchOnnxExporter.WriteModule(g, HeadLinear, features, prefix + "." + HeadName)
+            : WriteCosineHeadOnnx(g, features, prefix + "." + HeadName);
+    }
+
+    /// <summary>
+    /// The cosine head in ONNX: e / max(‖e‖, 1e-12) (ReduceL2, Max, Div), then MatMul with s · (W / ‖W‖)ᵀ, normalised and
+    /// scaled at export time. The MatMul's data input is the normalised embedding, so a graph cut before the head
+    /// (<c>OnnxFeatureCut</c>) yields unit-length embeddings: cosine and Euclidean neighbours then agree.
+    /// </summary>
+    private string WriteCosineHeadOnnx(OnnxGraphBuilder g, string features, string path)
+    {
+        string norm = g.AddNode("ReduceL2", [features], g.UniqueName(path + "/ReduceL2"), OnnxAttribute.Ints("axes", 1), OnnxAttribute.Int("keepdims", 1));
+        string eps = g.AddInitializer(g.UniqueName(path + ".eps"), [1e-12f]);
+        string clamped = g.AddNode("Max", [norm, eps], g.UniqueName(path + "/Max"));
+        string unit = g.AddNode("Div", [features, clamped], g.UniqueName(path + "/Div"));
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var weight = CosineHead.Normalize(HeadLinear.weight!.detach()).mul(cosine!.Scale).t();
+        string w = TorchOnnxExporter.AddTensor(g, weight, path + ".scaled_unit_weight_t");
+        return g.AddNode("MatMul", [unit, w], g.UniqueName(path + "/MatMul"));
     }
 
     /// <summary>Writes the ONNX nodes computing the embedding [N, FeatureCount] from the (normalised) NCHW input.</summary>

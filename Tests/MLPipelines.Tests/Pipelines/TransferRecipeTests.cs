@@ -1,0 +1,80 @@
+using MLPipelines.Knn;
+using MLPipelines.Pipelines.Milestones;
+using MLPipelines.Torch.Training;
+
+namespace MLPipelines.Tests.Pipelines;
+
+/// <summary>m3-transfer / m3-knn recipes: what each resolves to, and that explicit options override them.</summary>
+public sealed class TransferRecipeTests
+{
+    [Fact]
+    public void Course_recipe_is_the_historical_m3_transfer_defaults()
+    {
+        var s = new TransferOptions { Recipe = MilestoneRecipe.Course }.Resolve();
+        Assert.Equal(TransferStrategy.Frozen, s.Strategy);
+        Assert.Equal(10, s.Epochs);
+        Assert.Equal(32, s.BatchSize);
+        Assert.Equal(1e-3, s.LearningRate);
+        Assert.Equal(TorchLearningRateSchedule.Step(7, 0.1), s.Schedule);
+        Assert.Equal(1, s.HeadLearningRateMultiplier);
+        Assert.Equal(0, s.LabelSmoothing);
+        Assert.False(s.TestTimeHorizontalFlip);
+        Assert.Null(s.CosineHead);
+        Assert.Equal(0, s.Dropout);      // frozen: no dropout, no augmentation
+        Assert.False(s.Augment);
+        var fineTune = new TransferOptions { Recipe = MilestoneRecipe.Course, Strategy = TransferStrategy.FineTune }.Resolve();
+        Assert.Equal(0.5, fineTune.Dropout);
+        Assert.True(fineTune.Augment);
+    }
+
+    [Fact]
+    public void Best_recipe_is_the_default_and_explicit_options_override_it()
+    {
+        var s = new TransferOptions().Resolve();
+        Assert.Equal(TransferStrategy.FineTune, s.Strategy);
+        Assert.Equal(Milestone3Transfer.BestEpochs, s.Epochs);
+        Assert.Equal(1e-4, s.LearningRate);
+        Assert.Equal(10, s.HeadLearningRateMultiplier);
+        Assert.Equal(0.1, s.LabelSmoothing);
+        Assert.True(s.TestTimeHorizontalFlip);
+        Assert.True(s.Augment);
+        Assert.Equal(TorchLearningRateSchedule.WarmupCosine(Milestone3Transfer.BestWarmupEpochs, Milestone3Transfer.WarmupCosineMinFactor), s.Schedule);
+        Assert.NotNull(s.CosineHead);
+        Assert.Equal(MLPipelines.Torch.Transfer.CosineHead.Defaults.Margin, s.CosineHead!.Margin);
+        Assert.Equal(MLPipelines.Torch.Transfer.CosineHead.Defaults.Scale, s.CosineHead.Scale);
+
+        var o = new TransferOptions { Epochs = 3, LearningRate = 0.01, Margin = 0.35, Scale = 30, TestTimeHorizontalFlip = false, StepSize = 4 }.Resolve();
+        Assert.Equal(3, o.Epochs);
+        Assert.Equal(0.01, o.LearningRate);
+        Assert.Equal(0.35, o.CosineHead!.Margin);
+        Assert.Equal(30, o.CosineHead.Scale);
+        Assert.False(o.TestTimeHorizontalFlip);
+        Assert.Equal(TorchLearningRateSchedule.Step(4, 0.1), o.Schedule);
+        Assert.Equal(TorchLearningRateSchedule.WarmupCosine(5, Milestone3Transfer.WarmupCosineMinFactor), new TransferOptions { WarmupEpochs = 5 }.Resolve().Schedule);
+        Assert.Null(new TransferOptions { Head = TransferHead.Linear }.Resolve().CosineHead);
+        Assert.Equal(0.1, new TransferOptions { Recipe = MilestoneRecipe.Course, Head = TransferHead.Cosine, Margin = 0.1 }.Resolve().CosineHead!.Margin);
+    }
+
+    [Fact]
+    public void Contradictions_and_bad_values_name_the_option()
+    {
+        Assert.Equal("Margin", Assert.Throws<ArgumentException>(() => new TransferOptions { Head = TransferHead.Linear, Margin = 0.2 }.Resolve()).ParamName);
+        Assert.Equal("Scale", Assert.Throws<ArgumentException>(() => new TransferOptions { Head = TransferHead.Linear, Scale = 10 }.Resolve()).ParamName);
+        Assert.Equal("Margin", Assert.Throws<ArgumentException>(() => new TransferOptions { Margin = 1.5 }.Resolve()).ParamName);
+        Assert.Equal("Scale", Assert.Throws<ArgumentException>(() => new TransferOptions { Scale = 0 }.Resolve()).ParamName);
+    }
+
+    [Fact]
+    public void Knn_recipes_resolve_k_and_metric_and_explicit_values_win()
+    {
+        var best = Milestone3Knn.ResolveGrid(new KnnExperimentOptions());
+        Assert.Equal([10], best.K);
+        Assert.Equal([KnnMetric.Cosine], best.Metrics);
+        var course = Milestone3Knn.ResolveGrid(new KnnExperimentOptions { Recipe = MilestoneRecipe.Course });
+        Assert.Equal([10], course.K);
+        Assert.Equal([KnnMetric.Euclidean], course.Metrics);
+        var explicitGrid = Milestone3Knn.ResolveGrid(new KnnExperimentOptions { K = [3, 5], Metrics = [KnnMetric.Euclidean] });
+        Assert.Equal([3, 5], explicitGrid.K);
+        Assert.Equal([KnnMetric.Euclidean], explicitGrid.Metrics);
+    }
+}
