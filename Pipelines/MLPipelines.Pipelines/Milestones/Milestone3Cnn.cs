@@ -288,8 +288,7 @@ public static class Milestone3Cnn
                 var resnet = o.ResNet(outputs, shape[0], shape[1]);
                 resnet.Validate();
                 factory = () => SmallResNet.Create(resnet);
-                description = FormattableString.Invariant(
-                    $"SmallResNet {string.Join("-", resnet.Widths)} x{resnet.BlocksPerStage}, stem stride {resnet.StemStride}{(resnet.Dropout > 0 ? $", dropout {resnet.Dropout}" : "")}");
+                description = resnet.Describe();
             }
             else
             {

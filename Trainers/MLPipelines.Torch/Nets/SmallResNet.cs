@@ -52,6 +52,10 @@ public sealed record SmallResNetOptions
     /// <summary>Number of classes K (outputs of the linear head, raw logits). The default value is 10.</summary>
     public int NumClasses { get; init; } = 10;
 
+    /// <summary>A short description such as "SmallResNet 32-64-128-256 x2, stem stride 2, dropout 0.2".</summary>
+    public string Describe() => FormattableString.Invariant(
+        $"SmallResNet {string.Join("-", Widths)} x{BlocksPerStage}, stem stride {StemStride}{(Dropout > 0 ? $", dropout {Dropout}" : "")}");
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
     public void Validate()
     {
@@ -132,10 +136,6 @@ public sealed class SmallResNet : nn.Module<Tensor, Tensor>, IOnnxExportable
     /// <param name="options">The architecture.</param>
     /// <returns>The new module.</returns>
     public static SmallResNet Create(SmallResNetOptions options) => new("small_resnet", options);
-
-    /// <summary>A short description such as "SmallResNet 32-64-128-256 x2, stem stride 2, dropout 0.2".</summary>
-    public string Describe() => FormattableString.Invariant(
-        $"SmallResNet {string.Join("-", Options.Widths)} x{Options.BlocksPerStage}, stem stride {Options.StemStride}{(Options.Dropout > 0 ? $", dropout {Options.Dropout}" : "")}");
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor x)
