@@ -46,6 +46,11 @@ if (args.Length > 0 && args[0] == "torch-quick")
     return TorchQuick.Train(args);
 }
 
+if (args.Length > 0 && args[0] == "cnn-speed")
+{
+    return CnnSpeed.Run(args);
+}
+
 if (args.Length > 0 && args[0] == "torch-matmul")
 {
     return TorchQuick.Matmul(args);

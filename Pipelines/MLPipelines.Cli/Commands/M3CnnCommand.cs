@@ -10,26 +10,39 @@ internal sealed class M3CnnCommand : ICommand
 {
     public string Name => "m3-cnn";
 
-    public string Summary => "Milestone 3: TorchSharp CNNs (plain3, bn4-dropout, bn4-dropout-augmented).";
+    public string Summary => "Milestone 3: TorchSharp CNNs from scratch (best: a small ResNet; course: plain3, bn4-dropout, bn4-dropout-augmented).";
 
     public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--grayscale", "--standardize", "--flip", "--no-flip" };
 
     public string Usage => """
         mlpipelines m3-cnn [--data DIR] [--dataset sign-language-digits|stanford-cars] [--classes a,b,...|all]
-                           [--image-size 64] [--preset plain3|bn4-dropout|bn4-dropout-augmented] [--grayscale]
-                           [--epochs 40] [--seed N | --seeds 1,2,3] [--optimizer adamw|adam|sgd] [--lr 0.002]
-                           [--weight-decay 0.01] [--batch-size 32] [--schedule cosine|step|none] [--step-size N]
-                           [--gamma X] [--patience N] [--dropout 0.5] [--flip | --no-flip] [--standardize]
-                           [--device auto|cpu|cuda] [--threads N] [--validation-fraction 0.2] [--out DIR]
-                           [--test-data DIR]
+                           [--recipe best|course] [--image-size S] [--grayscale] [--epochs N]
+                           [--preset small-resnet|plain3|bn4-dropout|bn4-dropout-augmented]
+                           [--seed N | --seeds 1,2,3] [--optimizer adamw|adam|sgd] [--lr X] [--weight-decay X]
+                           [--batch-size N] [--schedule cosine|warmup-cosine|step|none] [--warmup N] [--step-size N]
+                           [--gamma X] [--patience N] [--dropout P] [--label-smoothing X]
+                           [--augment trivial|course|none] [--crop-scale X] [--mixup ALPHA] [--cutmix ALPHA]
+                           [--flip | --no-flip] [--standardize] [--device auto|cpu|cuda] [--threads N]
+                           [--validation-fraction 0.2] [--out DIR] [--test-data DIR]
 
-        Trains a ConvNet preset on a stratified split (default 80/20) of the images resized to S x S (RGB unless
+        Trains a CNN from scratch on a stratified split (default 80/20) of the images resized to S x S (RGB unless
         --grayscale; pixels / 255 unless --standardize) and writes to --out (default runs/m3-cnn): model.zip,
         metrics.json, loss-curve.png, accuracy-curve.png, confusion-matrix.png, predictions.csv.
-        Presets (the course's three experiments): plain3 = 3 conv blocks 32-64-128; bn4-dropout = 4 blocks
-        32-64-128-256 with BatchNorm and dropout; bn4-dropout-augmented = the same with random crops (padding
-        S/16), rotations up to 10 degrees and colour jitter, plus horizontal flips for stanford-cars only (not for
-        hand signs; force with --flip / --no-flip). AdamW, cosine schedule.
+          --recipe best    (default) small-resnet (3x3 stem, stages 32-64-128-256 of two basic blocks, global average
+                           pooling, dropout 0.2), 112 px for stanford-cars (64 px otherwise), 40 epochs, AdamW lr 0.002,
+                           weight decay 0.05, batch 64, warm-up (2 epochs) + cosine, label smoothing 0.1, augment
+                           trivial (random resized crop 0.25-1, flips for stanford-cars, TrivialAugment), MixUp 0.2 or
+                           CutMix 1.0 on every batch; about 2 hours for stanford-cars on 2 cores (docs/transfer.md)
+          --recipe course  the course's three experiments at 64 px, 40 epochs, AdamW lr 0.002, weight decay 0.01,
+                           batch 32, cosine, dropout 0.5, chosen by --preset (default bn4-dropout-augmented):
+                           plain3 = 3 conv blocks 32-64-128; bn4-dropout = 4 blocks 32-64-128-256 with BatchNorm and
+                           dropout; bn4-dropout-augmented = the same with random crops (padding S/16), rotations up
+                           to 10 degrees and colour jitter, plus horizontal flips for stanford-cars only (not for
+                           hand signs; force with --flip / --no-flip)
+          Other options override the recipe's values.
+          --augment        trivial: random resized crop (area --crop-scale to 1) + TrivialAugment; course: the
+                           augmented preset's; none
+          --mixup/--cutmix alpha of the Beta distribution of MixUp / CutMix (0 = off; both on: one per batch)
           --data DIR       data root holding the dataset folder (or that folder); default: $MLPIPELINES_DATA
           stanford-cars    anno_train.csv + names.csv + cars_train/, or one folder per class
         """;
@@ -66,37 +79,42 @@ internal sealed class M3CnnCommand : ICommand
             throw new UsageException($"--dataset must be {SignLanguageDigits.FolderName} or {StanfordCars.FolderName}, got '{dataset}'.");
         var classes = args.Classes("all");
         var seeds = args.Seeds();
-        var experiment = Milestone3Cnn.DefaultExperiment(dataset);
+        var recipe = args.Enum("--recipe", MilestoneRecipe.Best);
+        var experiment = Milestone3Cnn.DefaultExperiment(dataset, recipe);
         experiment.OutputDirectory = args.String("--out") ?? Path.Combine("runs", "m3-cnn");
         experiment.DataRoot = args.String("--data");
         experiment.Classes = classes;
-        experiment.ImageSize = args.Int("--image-size", 64, 16, 512);
+        experiment.ImageSize = args.Int("--image-size", experiment.ImageSize, 16, 512);
         experiment.Grayscale = args.Flag("--grayscale");
         experiment.Standardize = args.Flag("--standardize");
         experiment.ValidationFraction = OptionValidators.ValidationFraction(args);
         experiment.TestData = args.String("--test-data");
 
-        var options = new Milestone3CnnOptions
-        {
-            Preset = args.String("--preset") ?? "bn4-dropout-augmented",
-            Epochs = args.Int("--epochs", 40, 1, 100_000),
-            Optimizer = args.Enum("--optimizer", TorchOptimizerKind.AdamW),
-            LearningRate = OptionValidators.Positive(args, "--lr", 0.002),
-            WeightDecay = OptionValidators.NonNegative(args, "--weight-decay", 0.01),
-            BatchSize = args.Int("--batch-size", 32, 1),
-            EarlyStoppingPatience = args.Int("--patience", 0, 0),
-            Dropout = args.NullableFraction("--dropout") ?? 0.5,
-            Device = OptionValidators.Device(args),
-            Threads = args.Int("--threads", 0, 0, 1024),
-            Schedule = OptionValidators.Schedule(args, stepDefault: 10),
-        };
+        var options = Milestone3CnnOptions.For(recipe);
+        options.Preset = args.String("--preset") ?? options.Preset;
+        options.Epochs = args.Int("--epochs", options.Epochs, 1, 100_000);
+        options.Optimizer = args.Enum("--optimizer", options.Optimizer);
+        options.LearningRate = OptionValidators.Positive(args, "--lr", options.LearningRate);
+        options.WeightDecay = OptionValidators.NonNegative(args, "--weight-decay", options.WeightDecay);
+        options.BatchSize = args.Int("--batch-size", options.BatchSize, 1);
+        options.EarlyStoppingPatience = args.Int("--patience", options.EarlyStoppingPatience, 0);
+        options.Dropout = args.NullableFraction("--dropout") ?? options.Dropout;
+        options.LabelSmoothing = args.NullableFraction("--label-smoothing") ?? options.LabelSmoothing;
+        options.Augmentation = args.Enum("--augment", options.Augmentation);
+        options.MinCropScale = args.NullableFraction("--crop-scale") ?? options.MinCropScale;
+        options.MixupAlpha = OptionValidators.NonNegative(args, "--mixup", options.MixupAlpha);
+        options.CutmixAlpha = OptionValidators.NonNegative(args, "--cutmix", options.CutmixAlpha);
+        options.Device = OptionValidators.Device(args);
+        options.Threads = args.Int("--threads", 0, 0, 1024);
+        options.Schedule = OptionValidators.Schedule(args, stepDefault: 10) ?? options.Schedule;
         try
         {
             options.Preset = Milestone3CnnOptions.NormalisePreset(options.Preset);
+            options.Validate();
         }
         catch (ArgumentException e)
         {
-            throw new UsageException($"--preset: {e.Message}");
+            throw new UsageException($"--{OptionName(e.ParamName)}: {e.Message}");
         }
         var flip = args.Flag("--flip");
         var noFlip = args.Flag("--no-flip");
@@ -105,4 +123,14 @@ internal sealed class M3CnnCommand : ICommand
         options.HorizontalFlip = flip ? true : noFlip ? false : null;
         return new Plan(experiment, options, seeds);
     }
+
+    private static string OptionName(string? property) => property switch
+    {
+        nameof(Milestone3CnnOptions.MinCropScale) => "crop-scale",
+        nameof(Milestone3CnnOptions.LabelSmoothing) => "label-smoothing",
+        nameof(Milestone3CnnOptions.MixupAlpha) => "mixup",
+        nameof(Milestone3CnnOptions.CutmixAlpha) => "cutmix",
+        nameof(Milestone3CnnOptions.Dropout) => "dropout",
+        _ => "preset",
+    };
 }

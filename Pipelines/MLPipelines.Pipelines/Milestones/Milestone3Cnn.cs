@@ -3,6 +3,8 @@ using MLPipelines.Pipelines.ImageClassification;
 using MLPipelines.Torch.Nets;
 using MLPipelines.Torch.Training;
 using MLPipelines.Trainers.Torch;
+using TorchSharp;
+using static TorchSharp.torch;
 
 namespace MLPipelines.Pipelines.Milestones;
 
@@ -10,8 +12,10 @@ namespace MLPipelines.Pipelines.Milestones;
 public sealed class Milestone3CnnOptions
 {
     /// <summary>
-    /// The course experiment: "plain3" (3 conv blocks), "bn4-dropout" (4 blocks, BatchNorm, dropout 0.5) or
-    /// "bn4-dropout-augmented" (the same, trained with augmentation). The default value is "bn4-dropout-augmented".
+    /// The network: a course experiment, "plain3" (3 conv blocks), "bn4-dropout" (4 blocks, BatchNorm, dropout 0.5) or
+    /// "bn4-dropout-augmented" (the same, trained with augmentation), or "small-resnet" (<see cref="SmallResNet"/>
+    /// 32-64-128-256, two basic blocks per stage; the <see cref="MilestoneRecipe.Best"/> recipe). The default value is
+    /// "bn4-dropout-augmented".
     /// </summary>
     public string Preset { get; set; } = "bn4-dropout-augmented";
 
@@ -42,8 +46,63 @@ public sealed class Milestone3CnnOptions
     /// </summary>
     public bool? HorizontalFlip { get; set; }
 
-    /// <summary>Dropout before the head of the BatchNorm presets. The default value is 0.5.</summary>
+    /// <summary>Dropout before the head of the BatchNorm presets and of the small ResNet. The default value is 0.5.</summary>
     public double Dropout { get; set; } = 0.5;
+
+    /// <summary>Label smoothing of the training loss, in [0, 1). The default value is 0.</summary>
+    public double LabelSmoothing { get; set; }
+
+    /// <summary>
+    /// The training augmentation: <see cref="CnnAugmentation.Course"/> (the course's, for the augmented preset only),
+    /// <see cref="CnnAugmentation.Trivial"/> (RandomResizedCrop with area scale [<see cref="MinCropScale"/>, 1] then
+    /// <see cref="TrivialAugment"/>, for any network) or <see cref="CnnAugmentation.None"/>. Horizontal flips follow
+    /// <see cref="HorizontalFlip"/> in the first two. The default value is <see cref="CnnAugmentation.Course"/>.
+    /// </summary>
+    public CnnAugmentation Augmentation { get; set; } = CnnAugmentation.Course;
+
+    /// <summary>The smallest area fraction of the random resized crop of <see cref="CnnAugmentation.Trivial"/>, in (0, 1]. The default value is 0.25.</summary>
+    public double MinCropScale { get; set; } = 0.25;
+
+    /// <summary>α of MixUp's Beta(α, α) on every training batch; 0 disables it. The default value is 0.</summary>
+    public double MixupAlpha { get; set; }
+
+    /// <summary>α of CutMix's Beta(α, α) on every training batch (one of the two per batch when both are on); 0 disables it. The default value is 0.</summary>
+    public double CutmixAlpha { get; set; }
+
+    /// <summary>
+    /// The options of a recipe: <see cref="MilestoneRecipe.Course"/> gives the defaults above (the course's three
+    /// experiments, chosen by <see cref="Preset"/>); <see cref="MilestoneRecipe.Best"/> the modern from-scratch recipe:
+    /// "small-resnet" with dropout 0.2, AdamW lr 0.002, weight decay 0.05, batch 64, <see cref="BestEpochs"/> epochs of
+    /// linear warm-up (2) + cosine to 0, label smoothing 0.1, RandomResizedCrop (0.25-1) + flips + TrivialAugment, and
+    /// MixUp (α 0.2) or CutMix (α 1) on every batch (docs/transfer.md, "From scratch").
+    /// </summary>
+    /// <param name="recipe">The recipe.</param>
+    public static Milestone3CnnOptions For(MilestoneRecipe recipe) => recipe switch
+    {
+        MilestoneRecipe.Best => new Milestone3CnnOptions
+        {
+            Preset = "small-resnet",
+            Epochs = BestEpochs,
+            Optimizer = TorchOptimizerKind.AdamW,
+            LearningRate = 0.002,
+            WeightDecay = 0.05,
+            BatchSize = 64,
+            Schedule = TorchLearningRateSchedule.WarmupCosine(2, 0.0),
+            Dropout = 0.2,
+            LabelSmoothing = 0.1,
+            Augmentation = CnnAugmentation.Trivial,
+            MinCropScale = 0.25,
+            MixupAlpha = 0.2,
+            CutmixAlpha = 1.0,
+        },
+        _ => new Milestone3CnnOptions(),
+    };
+
+    /// <summary>The epochs of <see cref="MilestoneRecipe.Best"/> (about 2 hours for Stanford Cars at <see cref="BestImageSize"/> px on 2 cores).</summary>
+    public const int BestEpochs = 40;
+
+    /// <summary>The image side of <see cref="MilestoneRecipe.Best"/> (the course's presets train at 64 px).</summary>
+    public const int BestImageSize = 112;
 
     /// <summary>"auto", "cpu", "cuda" or "cuda:N" (CUDA falls back to the CPU with a message). The default value is "auto".</summary>
     public string Device { get; set; } = "auto";
@@ -55,10 +114,72 @@ public sealed class Milestone3CnnOptions
     public IProgress<EpochRecord>? Progress { get; set; }
 
     /// <summary>The preset names accepted by <see cref="Preset"/>.</summary>
-    public static IReadOnlyList<string> PresetNames { get; } = ["plain3", "bn4-dropout", "bn4-dropout-augmented"];
+    public static IReadOnlyList<string> PresetNames { get; } = ["plain3", "bn4-dropout", "bn4-dropout-augmented", "small-resnet"];
 
     /// <summary>A shallow copy of these options.</summary>
     public Milestone3CnnOptions Clone() => (Milestone3CnnOptions)MemberwiseClone();
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid option.</summary>
+    public void Validate()
+    {
+        NormalisePreset(Preset);
+        if (!(LabelSmoothing >= 0 && LabelSmoothing < 1))
+            throw new ArgumentException($"LabelSmoothing must be in [0, 1), got {LabelSmoothing}.", nameof(LabelSmoothing));
+        if (!Enum.IsDefined(Augmentation))
+            throw new ArgumentException($"Augmentation {Augmentation} is not one of Course, Trivial, None.", nameof(Augmentation));
+        if (!(MinCropScale > 0 && MinCropScale <= 1))
+            throw new ArgumentException($"MinCropScale must be in (0, 1], got {MinCropScale}.", nameof(MinCropScale));
+        if (!(MixupAlpha >= 0) || double.IsInfinity(MixupAlpha))
+            throw new ArgumentException($"MixupAlpha must be non-negative and finite, got {MixupAlpha}.", nameof(MixupAlpha));
+        if (!(CutmixAlpha >= 0) || double.IsInfinity(CutmixAlpha))
+            throw new ArgumentException($"CutmixAlpha must be non-negative and finite, got {CutmixAlpha}.", nameof(CutmixAlpha));
+        if (Dropout is < 0 or >= 1 || double.IsNaN(Dropout))
+            throw new ArgumentException($"Dropout must be in [0, 1), got {Dropout}.", nameof(Dropout));
+    }
+
+    /// <summary>The small ResNet for a task (<see cref="Preset"/> "small-resnet"): stem stride 2 from 64 px up, 1 below.</summary>
+    /// <param name="classes">Number of outputs (2 for binary tasks).</param>
+    /// <param name="channels">Input channels.</param>
+    /// <param name="imageSize">Input side.</param>
+    public SmallResNetOptions ResNet(int classes, int channels, int imageSize) => new()
+    {
+        NumClasses = classes,
+        InputChannels = channels,
+        ImageHeight = imageSize,
+        ImageWidth = imageSize,
+        StemStride = imageSize >= 64 ? 2 : 1,
+        Dropout = Dropout,
+    };
+
+    /// <summary>The MixUp / CutMix of the training batches, or null when both α are 0.</summary>
+    public MixUpCutMix? Mixing() => MixupAlpha > 0 || CutmixAlpha > 0 ? new MixUpCutMix(MixupAlpha, CutmixAlpha) : null;
+
+    /// <summary>
+    /// The training augmentations: <see cref="CnnAugmentation.Trivial"/> gives flips (when <paramref name="flip"/>),
+    /// RandomResizedCrop(<see cref="MinCropScale"/>, 1) and <see cref="TrivialAugment"/>; <see cref="CnnAugmentation.Course"/>
+    /// the course's (<see cref="Augmentations(ConvNetOptions, bool, bool)"/>) for the augmented preset and none otherwise.
+    /// </summary>
+    /// <param name="channels">Input channels.</param>
+    /// <param name="imageSize">Input side.</param>
+    /// <param name="flip">Whether to flip horizontally.</param>
+    /// <param name="unitRange">Whether the pixels are in [0, 1].</param>
+    public IReadOnlyList<TorchAugmentation> TrainingAugmentations(int channels, int imageSize, bool flip, bool unitRange)
+    {
+        switch (Augmentation)
+        {
+            case CnnAugmentation.Trivial:
+                var list = new List<TorchAugmentation>();
+                if (flip)
+                    list.Add(new HorizontalFlip());
+                list.Add(new RandomResizedCrop(MinCropScale, 1.0));
+                list.Add(new TrivialAugment(unitRange));
+                return list;
+            case CnnAugmentation.Course when NormalisePreset(Preset) != "small-resnet":
+                return Augmentations(Network(2, channels, imageSize), flip, unitRange);
+            default:
+                return [];
+        }
+    }
 
     /// <summary>The network for a task.</summary>
     /// <param name="classes">Number of outputs (2 for binary tasks).</param>
@@ -70,6 +191,7 @@ public sealed class Milestone3CnnOptions
         {
             "plain3" => ConvNetOptions.Plain3(classes, channels, imageSize),
             "bn4-dropout" => ConvNetOptions.Bn4Dropout(classes, channels, imageSize, Dropout),
+            "small-resnet" => throw new ArgumentException("The small-resnet preset is not a ConvNet; use ResNet().", nameof(Preset)),
             _ => ConvNetOptions.Bn4DropoutAugmented(classes, channels, imageSize, Dropout),
         };
 
@@ -104,9 +226,23 @@ public sealed class Milestone3CnnOptions
             "plain3" => "plain3",
             "bn4dropout" => "bn4-dropout",
             "bn4dropoutaugmented" => "bn4-dropout-augmented",
+            "smallresnet" => "small-resnet",
             _ => throw new ArgumentException($"Unknown CNN preset '{preset}'; known: {string.Join(", ", PresetNames)}.", nameof(Preset)),
         };
     }
+}
+
+/// <summary>The training augmentation of <see cref="Milestone3Cnn"/> (<see cref="Milestone3CnnOptions.Augmentation"/>).</summary>
+public enum CnnAugmentation
+{
+    /// <summary>The course's: random crops with padding, small rotations and colour jitter, for the augmented preset only.</summary>
+    Course,
+
+    /// <summary>RandomResizedCrop, flips and TrivialAugment, for any network.</summary>
+    Trivial,
+
+    /// <summary>No augmentation.</summary>
+    None,
 }
 
 /// <summary>
@@ -118,10 +254,12 @@ public static class Milestone3Cnn
 {
     /// <summary>The experiment options the CNN expects by default: 64 px RGB, plain pixels / 255 (no standardisation).</summary>
     /// <param name="dataset">Dataset folder name.</param>
-    public static ExperimentOptions DefaultExperiment(string dataset) => new()
+    /// <param name="recipe">The recipe: <see cref="MilestoneRecipe.Best"/> trains Stanford Cars at <see cref="Milestone3CnnOptions.BestImageSize"/> px.</param>
+    public static ExperimentOptions DefaultExperiment(string dataset, MilestoneRecipe recipe = MilestoneRecipe.Course) => new()
     {
         Dataset = dataset,
-        ImageSize = 64,
+        ImageSize = recipe == MilestoneRecipe.Best && string.Equals(dataset, StanfordCars.FolderName, StringComparison.OrdinalIgnoreCase)
+            ? Milestone3CnnOptions.BestImageSize : 64,
         Grayscale = false,
         Standardize = false,
         Producer = "m3-cnn",
@@ -136,20 +274,38 @@ public static class Milestone3Cnn
     {
         ArgumentNullException.ThrowIfNull(experiment);
         var o = options ?? new Milestone3CnnOptions();
-        Milestone3CnnOptions.NormalisePreset(o.Preset);
+        o.Validate();
+        var preset = Milestone3CnnOptions.NormalisePreset(o.Preset);
         var shape = ImageClassificationExperiment.ImageShape(experiment);
         var flip = o.HorizontalFlip ?? string.Equals(experiment.Dataset, StanfordCars.FolderName, StringComparison.OrdinalIgnoreCase);
         return ImageClassificationExperiment.Run(experiment, (train, validation, binary, classes) =>
         {
             var outputs = binary ? 2 : classes.Count;
-            var network = o.Network(outputs, shape[0], shape[1]);
-            network.Validate();
+            Func<nn.Module<Tensor, Tensor>> factory;
+            string description;
+            if (preset == "small-resnet")
+            {
+                var resnet = o.ResNet(outputs, shape[0], shape[1]);
+                resnet.Validate();
+                factory = () => SmallResNet.Create(resnet);
+                description = resnet.Describe();
+            }
+            else
+            {
+                var network = o.Network(outputs, shape[0], shape[1]);
+                network.Validate();
+                factory = () => ConvNet.Create(network);
+                description = $"ConvNet {string.Join("-", network.Channels)}{(network.BatchNorm ? " BN" : "")}{(network.Dropout > 0 ? $" dropout {network.Dropout}" : "")}";
+            }
+            var augmentations = o.TrainingAugmentations(shape[0], shape[1], flip, unitRange: !experiment.Standardize);
+            var mixing = o.Mixing();
             var trainer = new TorchTrainerOptions
             {
                 ImageShape = shape,
                 Optimizer = o.Optimizer,
                 LearningRate = o.LearningRate,
                 WeightDecay = o.WeightDecay,
+                LabelSmoothing = o.LabelSmoothing,
                 BatchSize = o.BatchSize,
                 Epochs = o.Epochs,
                 Schedule = o.Schedule ?? TorchLearningRateSchedule.Cosine(1e-5),
@@ -157,16 +313,20 @@ public static class Milestone3Cnn
                 Seed = experiment.Seed,
                 Threads = o.Threads,
                 Device = o.Device,
-                Augmentation = Milestone3CnnOptions.Augmentations(network, flip, unitRange: !experiment.Standardize),
+                Augmentation = augmentations,
+                Mixing = mixing,
                 Progress = o.Progress,
                 Log = log,
             };
-            var trained = TorchClassifierTraining.Create((_, _) => ConvNet.Create(network), trainer)(train, validation, binary, classes);
+            var trained = TorchClassifierTraining.Create((_, _) => factory(), trainer)(train, validation, binary, classes);
             var details = new Dictionary<string, object>(trained.Details!)
             {
-                ["network"] = $"ConvNet {string.Join("-", network.Channels)}{(network.BatchNorm ? " BN" : "")}{(network.Dropout > 0 ? $" dropout {network.Dropout}" : "")}",
-                ["preset"] = Milestone3CnnOptions.NormalisePreset(o.Preset),
-                ["horizontal_flip"] = network.Augment && flip,
+                ["network"] = description,
+                ["preset"] = preset,
+                ["horizontal_flip"] = augmentations.Any(a => a is HorizontalFlip),
+                ["augmentation"] = augmentations.Count == 0 ? "none" : string.Join(", ", augmentations.Select(a => a.GetType().Name)),
+                ["mixing"] = mixing?.ToString() ?? "none",
+                ["label_smoothing"] = o.LabelSmoothing,
             };
             return trained with { Details = details };
         }, log);

@@ -35,6 +35,7 @@ public sealed partial class CliOptionMappingTests : IDisposable
         ["--normalize"] = "image", ["--background-copies"] = "2", ["--supersample"] = "2",
         ["--label-smoothing"] = "0.1", ["--unfreeze"] = "2,4", ["--k"] = "3", ["--metric"] = "cosine",
         ["--head"] = "linear", ["--margin"] = "0.3", ["--scale"] = "24",
+        ["--augment"] = "none", ["--crop-scale"] = "0.5", ["--mixup"] = "0.4", ["--cutmix"] = "0.5",
         ["--weighting"] = "distance", ["--cache"] = "cache-folder", ["--input"] = "in2", ["--output"] = "out2", ["--models"] = "models-folder",
     };
 
@@ -42,6 +43,8 @@ public sealed partial class CliOptionMappingTests : IDisposable
     private static readonly Dictionary<(string Command, string Option), string> CommandSamples = new()
     {
         [("m3-cnn", "--dataset")] = StanfordCars.FolderName,
+        [("m3-cnn", "--recipe")] = "course", // best is m3-cnn's default
+        [("m3-cnn", "--label-smoothing")] = "0.2", // best uses 0.1
         [("m3-knn", "--dataset")] = SignLanguageDigits.FolderName,
         [("m3-knn", "--backbone")] = "mobilenetv2",
         [("m3-transfer", "--recipe")] = "course",

@@ -124,6 +124,36 @@ public sealed class TorchMilestoneTests : IDisposable
         Assert.Contains("768", Assert.Throws<InvalidDataException>(() => predictor.Predict([grey784])).Message, StringComparison.Ordinal);
     }
 
+    [TorchFact]
+    public void M3_cnn_best_recipe_trains_the_small_resnet_with_mixing_and_the_zip_predicts()
+    {
+        var dataRoot = Data(["x", "y", "z"], perClass: 10, size: 16);
+        var outDir = Path.Combine(_root, "cnn-best");
+        var experiment = Milestone3Cnn.DefaultExperiment(SignLanguageDigits.FolderName, MilestoneRecipe.Best);
+        Assert.Equal(64, experiment.ImageSize); // 112 px is for Stanford Cars only
+        Assert.Equal(Milestone3CnnOptions.BestImageSize, Milestone3Cnn.DefaultExperiment(StanfordCars.FolderName, MilestoneRecipe.Best).ImageSize);
+        experiment.DataRoot = dataRoot;
+        experiment.ImageSize = 16;
+        experiment.OutputDirectory = outDir;
+        var options = Milestone3CnnOptions.For(MilestoneRecipe.Best);
+        options.Epochs = 2;
+        options.BatchSize = 8;
+        options.Device = "cpu";
+        Milestone3Cnn.Run(experiment, options);
+
+        var metrics = MetricsJson.Read(Path.Combine(outDir, "metrics.json"));
+        Assert.Equal("small-resnet", metrics.Extra["preset"]!.GetValue<string>());
+        Assert.StartsWith("SmallResNet 32-64-128-256 x2", metrics.Extra["network"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Equal("RandomResizedCrop, TrivialAugment", metrics.Extra["augmentation"]!.GetValue<string>()); // no flips for hand signs
+        Assert.StartsWith("mixup 0.2 cutmix 1", metrics.Extra["mixing"]!.GetValue<string>(), StringComparison.Ordinal);
+        var predictor = ImageModelPredictor.Load(Path.Combine(outDir, "model.zip"));
+        var image = Directory.GetFiles(Path.Combine(dataRoot, SignLanguageDigits.FolderName, "y"))[0];
+        var prediction = Assert.Single(predictor.Predict([image]));
+        Assert.InRange(prediction.Probability, 0.0, 1.0);
+        Assert.Equal(2, Program.Main(["m3-cnn", "--mixup", "-1"]));
+        Assert.Equal(2, Program.Main(["m3-cnn", "--augment", "randaugment"]));
+    }
+
     [Fact]
     public void Cli_rejects_bad_m2_and_m3_options_naming_them()
     {

@@ -351,3 +351,186 @@ public sealed class ColorJitter : TorchAugmentation
         return x.narrow(1, 0, 1) * 0.299 + x.narrow(1, 1, 1) * 0.587 + x.narrow(1, 2, 1) * 0.114;
     }
 }
+
+/// <summary>
+/// TrivialAugment (Müller and Hutter 2021, the "wide" magnitudes of torchvision's TrivialAugmentWide) as a batch
+/// operation: every image draws ONE operation uniformly from identity, shear x/y (up to 0.99), translate x/y (up to
+/// 32/224 of the side), rotate (up to <see cref="MaxDegrees"/>), brightness, saturation, contrast and sharpness
+/// (factor 1 ± up to 0.99), and, for pixels in [0, 1] (<see cref="UnitRange"/>), posterize (8 to 2 bits), solarize
+/// (threshold 1 to 0) and autocontrast, with a magnitude drawn uniformly from 31 bins and a random sign. Equalize is
+/// left out (a per-image histogram). The geometric operations share one bilinear affine warp with zeros outside the
+/// image; the colour operations run on the whole batch and are selected per image, so the cost is a few elementwise
+/// passes whatever the mix of operations. All parameters are drawn from the trainer's generator.
+/// </summary>
+public sealed class TrivialAugment : TorchAugmentation
+{
+    private const int Bins = 31;
+
+    /// <summary>The operations, in the order their index is drawn.</summary>
+    public enum Operation
+    {
+        /// <summary>No change.</summary>
+        Identity,
+
+        /// <summary>Horizontal shear.</summary>
+        ShearX,
+
+        /// <summary>Vertical shear.</summary>
+        ShearY,
+
+        /// <summary>Horizontal translation.</summary>
+        TranslateX,
+
+        /// <summary>Vertical translation.</summary>
+        TranslateY,
+
+        /// <summary>Rotation about the centre.</summary>
+        Rotate,
+
+        /// <summary>Brightness factor.</summary>
+        Brightness,
+
+        /// <summary>Saturation factor (RGB only; identity otherwise).</summary>
+        Color,
+
+        /// <summary>Contrast factor (blend with the image's mean grey).</summary>
+        Contrast,
+
+        /// <summary>Sharpness factor (blend with a 3x3 smoothed image).</summary>
+        Sharpness,
+
+        /// <summary>Keep the top 8 to 2 bits of each 8-bit level (unit range only).</summary>
+        Posterize,
+
+        /// <summary>Invert the pixels at or above a threshold (unit range only).</summary>
+        Solarize,
+
+        /// <summary>Stretch each channel to [0, 1] (unit range only).</summary>
+        AutoContrast,
+    }
+
+    /// <summary>Creates the augmentation.</summary>
+    /// <param name="unitRange">Whether the pixels are in [0, 1]: enables posterize, solarize and autocontrast and clamps colour results to [0, 1].</param>
+    /// <param name="maxDegrees">Largest rotation in degrees, in [0, 180] (TrivialAugmentWide: 135).</param>
+    public TrivialAugment(bool unitRange = true, double maxDegrees = 135)
+    {
+        if (!(maxDegrees >= 0 && maxDegrees <= 180))
+            throw new ArgumentException($"maxDegrees must be in [0, 180], got {maxDegrees}.", nameof(maxDegrees));
+        UnitRange = unitRange;
+        MaxDegrees = maxDegrees;
+    }
+
+    /// <summary>Whether the pixels are in [0, 1] (enables the operations that need it).</summary>
+    public bool UnitRange { get; }
+
+    /// <summary>Largest rotation in degrees.</summary>
+    public double MaxDegrees { get; }
+
+    /// <summary>How many operations an image draws from.</summary>
+    public int OperationCount => UnitRange ? 13 : 10;
+
+    /// <summary>
+    /// The operation and signed magnitude in [-1, 1] of each image, as drawn by <see cref="Apply"/> from the same
+    /// generator state: (op index [B] int64, magnitude [B] float32 on the CPU).
+    /// </summary>
+    /// <param name="count">Images in the batch.</param>
+    /// <param name="generator">The generator.</param>
+    public (Tensor Ops, Tensor Magnitudes) Draw(long count, Generator generator)
+    {
+        using var scope = torch.NewDisposeScope();
+        var ops = torch.randint(OperationCount, [count], dtype: ScalarType.Int64, generator: generator);
+        var bins = torch.randint(Bins, [count], dtype: ScalarType.Int64, generator: generator).to(ScalarType.Float32) / (Bins - 1);
+        var sign = torch.rand([count], dtype: ScalarType.Float32, generator: generator).lt(0.5).to(ScalarType.Float32) * 2 - 1;
+        return (ops.MoveToOuterDisposeScope(), (bins * sign).MoveToOuterDisposeScope());
+    }
+
+    /// <inheritdoc />
+    public override Tensor Apply(Tensor images, Generator generator)
+    {
+        CheckImages(images);
+        using var scope = torch.NewDisposeScope();
+        long b = images.shape[0], height = images.shape[2], width = images.shape[3];
+        var device = images.device;
+        var (opsCpu, magCpu) = Draw(b, generator);
+        var ops = opsCpu.to(device);
+        var m = magCpu.to(device);
+        Tensor Is(Operation op) => ops.eq((long)op);
+        var x = images;
+
+        // Geometric: one affine map per image (identity for images that drew another operation).
+        var geometric = Is(Operation.ShearX).logical_or(Is(Operation.ShearY)).logical_or(Is(Operation.TranslateX))
+            .logical_or(Is(Operation.TranslateY)).logical_or(Is(Operation.Rotate));
+        if (geometric.any().item<bool>())
+        {
+            var zero = torch.zeros_like(m);
+            var shearX = torch.where(Is(Operation.ShearX), m * 0.99, zero);
+            var shearY = torch.where(Is(Operation.ShearY), m * 0.99, zero);
+            // Translations of up to 32/224 of the side: in normalised coordinates 2 * 32 / 224.
+            var tx = torch.where(Is(Operation.TranslateX), m * (64.0 / 224.0), zero);
+            var ty = torch.where(Is(Operation.TranslateY), m * (64.0 / 224.0), zero);
+            var angle = torch.where(Is(Operation.Rotate), m * (MaxDegrees * Math.PI / 180.0), zero);
+            var cos = angle.cos();
+            var sin = angle.sin();
+            double rh = (double)height / width, rw = (double)width / height;
+            // Rotation (aspect-corrected) then shear, in normalised output -> input coordinates.
+            var a = cos + shearX * sin * rw;
+            var bb = -sin * rh + shearX * cos;
+            var d = sin * rw + shearY * cos;
+            var e = cos - shearY * sin * rh;
+            var warped = Warp(x, Theta(a, bb, tx, d, e, ty));
+            x = torch.where(geometric.view(-1, 1, 1, 1), warped, x);
+        }
+
+        var factor = (1 + m * 0.99).view(-1, 1, 1, 1);
+        x = Select(x, Is(Operation.Brightness), x * factor);
+        if (x.shape[1] == 3)
+        {
+            var grey = Grey(x);
+            x = Select(x, Is(Operation.Color), grey + (x - grey) * factor);
+        }
+        {
+            var mean = Grey(x).mean([1, 2, 3], keepdim: true);
+            x = Select(x, Is(Operation.Contrast), mean + (x - mean) * factor);
+        }
+        {
+            var sharp = Is(Operation.Sharpness);
+            if (sharp.any().item<bool>())
+            {
+                long c = x.shape[1];
+                var kernel = torch.tensor(new float[] { 1, 1, 1, 1, 5, 1, 1, 1, 1 }, [1, 1, 3, 3], device: device) / 13f;
+                var padded = nn.functional.pad(x, [1, 1, 1, 1], PaddingModes.Replicate);
+                var blurred = nn.functional.conv2d(padded, kernel.expand(c, 1, 3, 3), groups: c);
+                x = Select(x, sharp, blurred + (x - blurred) * factor);
+            }
+        }
+        if (UnitRange)
+        {
+            x = x.clamp(0.0, 1.0);
+            var mag = m.abs().view(-1, 1, 1, 1);
+            // Posterize: keep 8 - round(6 |m|) bits of each 8-bit level.
+            var shift = (mag * 6).round().exp2();
+            var levels = (x * 255).round();
+            x = Select(x, Is(Operation.Posterize), (levels / shift).floor() * shift / 255);
+            // Solarize: invert the pixels at or above the threshold 1 - |m|.
+            var threshold = 1 - mag;
+            x = Select(x, Is(Operation.Solarize), torch.where(x.ge(threshold), 1 - x, x));
+            // AutoContrast: each channel of each image stretched to [0, 1] (unchanged where it is flat).
+            var low = x.amin([2, 3], keepdim: true);
+            var high = x.amax([2, 3], keepdim: true);
+            var span = high - low;
+            var stretched = torch.where(span.gt(1e-6), (x - low) / span.clamp_min(1e-6), x);
+            x = Select(x, Is(Operation.AutoContrast), stretched);
+        }
+        var result = ReferenceEquals(x, images) ? images.clone() : x;
+        return result.MoveToOuterDisposeScope();
+    }
+
+    private static Tensor Select(Tensor x, Tensor mask, Tensor changed) => torch.where(mask.view(-1, 1, 1, 1), changed, x);
+
+    private static Tensor Grey(Tensor x)
+    {
+        if (x.shape[1] != 3)
+            return x.mean([1], keepdim: true);
+        return x.narrow(1, 0, 1) * 0.299 + x.narrow(1, 1, 1) * 0.587 + x.narrow(1, 2, 1) * 0.114;
+    }
+}

@@ -83,7 +83,7 @@ public sealed class TorchClassifierTrainer
                 throw new ArgumentException(
                     $"Transfer learning needs a TorchBackbone module (ResNet, DenseNet); the factory returned {network.GetType().Name}.", nameof(TorchTrainingSettings.Transfer));
             network.to(device);
-            if (backbone is not null && o.Transfer is { Strategy: TransferStrategy.Frozen, CacheFrozenFeatures: true } && o.Augmentation.Count == 0)
+            if (backbone is not null && o.Transfer is { Strategy: TransferStrategy.Frozen, CacheFrozenFeatures: true } && o.Augmentation.Count == 0 && o.Mixing is null)
             {
                 // The frozen backbone is a fixed function of the image: compute every embedding once and train the head
                 // on them (the same mathematics as running the backbone in every epoch, at the cost of one pass).
@@ -247,6 +247,8 @@ public sealed class TorchClassifierTrainer
         }
         if (o.EarlyStoppingPatience > 0 && validation is null)
             throw new ArgumentException("EarlyStoppingPatience needs validation data.", nameof(TorchTrainingSettings.EarlyStoppingPatience));
+        if (o.Mixing is not null && train.ImageShape is null)
+            throw new ArgumentException("Mixing needs image rows (an image shape [C, H, W]).", nameof(TorchTrainingSettings.Mixing));
         if (o.Augmentation.Count > 0 && train.ImageShape is null)
             throw new ArgumentException("Augmentation needs image rows (an image shape [C, H, W]).", nameof(TorchTrainingSettings.Augmentation));
     }
@@ -301,11 +303,14 @@ public sealed class TorchClassifierTrainer
             var yb = y.index_select(0, index);
             foreach (var augmentation in o.Augmentation)
                 xb = augmentation.Apply(xb, generator);
+            var mixed = o.Mixing?.Apply(xb, yb, generator);
             optimizer.zero_grad();
-            var logits = module.call(xb);
+            var logits = module.call(mixed?.Images ?? xb);
             if (start == 0)
                 CheckLogits(logits, count, maxLabel, classCount);
-            var loss = nn.functional.cross_entropy(LossLogits(module, logits, yb), yb, label_smoothing: o.LabelSmoothing);
+            var loss = mixed is null
+                ? nn.functional.cross_entropy(LossLogits(module, logits, yb), yb, label_smoothing: o.LabelSmoothing)
+                : mixed.Loss(logits, o.LabelSmoothing);
             loss.backward();
             optimizer.step();
             using (torch.no_grad())
@@ -507,7 +512,7 @@ public sealed class TorchClassifierTrainer
     {
         var o = Options;
         return FormattableString.Invariant(
-            $"rows={train.Count};features={train.FeatureCount};batch={o.BatchSize};seed={o.Seed};optimizer={o.Optimizer};lr={o.LearningRate:R};schedule={o.Schedule}{(o.LabelSmoothing == 0 ? "" : $";smoothing={o.LabelSmoothing:R}")}{(o.Transfer is null ? "" : ";transfer=" + o.Transfer)}");
+            $"rows={train.Count};features={train.FeatureCount};batch={o.BatchSize};seed={o.Seed};optimizer={o.Optimizer};lr={o.LearningRate:R};schedule={o.Schedule}{(o.LabelSmoothing == 0 ? "" : $";smoothing={o.LabelSmoothing:R}")}{(o.Transfer is null ? "" : ";transfer=" + o.Transfer)}{(o.Mixing is null ? "" : ";mixing=" + o.Mixing)}");
     }
 
     /// <summary>Writes the checkpoint atomically (<see cref="AtomicFile"/>): a crash mid-write leaves the previous one intact.</summary>

@@ -223,6 +223,13 @@ public class TorchTrainingSettings
     public IReadOnlyList<TorchAugmentation> Augmentation { get; set; } = [];
 
     /// <summary>
+    /// MixUp / CutMix of every training batch after <see cref="Augmentation"/>; the loss then uses the mixed (soft)
+    /// targets (<see cref="MixedBatch.Loss"/>, with <see cref="LabelSmoothing"/>), and the training accuracy counts each
+    /// image's own label. Needs image data. null for none. The default value is null.
+    /// </summary>
+    public MixUpCutMix? Mixing { get; set; }
+
+    /// <summary>
     /// A file that receives a checkpoint after every epoch (model and optimiser state, epoch, best weights and
     /// history), written atomically (temporary file, then rename); null for none. The default value is null.
     /// </summary>
