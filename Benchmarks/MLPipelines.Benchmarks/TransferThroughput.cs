@@ -67,7 +67,12 @@ internal static class TransferThroughput
         pixels = null;
         nn.Module<Tensor, Tensor> Factory() => PretrainedWeights.CreateMlNetResNet18(weights, classes.Count, 0.5);
 
+        Console.WriteLine($"memory after decoding: {Memory()}");
+        ResetPeak();
         Phases(train, Factory, batch, size);
+        Console.WriteLine($"memory after the float32 phases: {Memory()}");
+        if (args.Contains("--phases-only"))
+            return 0;
 
         TorchTrainingSettings Settings(string config, int epochsRows) => new()
         {
@@ -87,9 +92,10 @@ internal static class TransferThroughput
         var warm = new TorchDataset(codes.AsSpan(0, 2 * batch * d).ToArray(), levels, labels[..(2 * batch)], d, [3, size, size]);
         foreach (var config in configs)
         {
+            ResetPeak();
             var r = new TorchClassifierTrainer(Factory, Settings(config, warm.Count)).Train(warm, classCount: classes.Count);
             r.Module.Dispose();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"warm-up {config}: {r.ImagesPerSecond:F1} images/s"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"warm-up {config}: {r.ImagesPerSecond:F1} images/s; {Memory()}"));
         }
         var results = configs.ToDictionary(c => c, _ => new List<double>());
         for (int round = 1; round <= rounds; round++)
@@ -160,6 +166,34 @@ internal static class TransferThroughput
             $"float32 step, mean of {measured} batches of {batch}: {1000 * total / measured:F0} ms ({batch * measured / total:F1} images/s; load {Load()})"));
         for (int i = 0; i < names.Length; i++)
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {names[i],-22} {1000 * t[i] / measured,7:F1} ms  {100 * t[i] / total,5:F1} %"));
+    }
+
+    /// <summary>Resident and peak resident memory of this process (VmRSS, VmHWM).</summary>
+    private static string Memory()
+    {
+        try
+        {
+            var lines = File.ReadAllLines("/proc/self/status");
+            string Field(string name) => lines.FirstOrDefault(l => l.StartsWith(name, StringComparison.Ordinal))?[(name.Length + 1)..].Trim() ?? "?";
+            return $"resident {Field("VmRSS")}, peak {Field("VmHWM")} (peak since the last reset)";
+        }
+        catch (IOException)
+        {
+            return "?";
+        }
+    }
+
+    /// <summary>Resets the kernel's peak resident size of this process (Linux: "5" to /proc/self/clear_refs).</summary>
+    private static void ResetPeak()
+    {
+        try
+        {
+            File.WriteAllText("/proc/self/clear_refs", "5");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.WriteLine("(cannot reset the peak resident size)");
+        }
     }
 
     private static string Load()

@@ -12,7 +12,7 @@ internal sealed class M3CnnCommand : ICommand
 
     public string Summary => "Milestone 3: TorchSharp CNNs (plain3, bn4-dropout, bn4-dropout-augmented).";
 
-    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--grayscale", "--standardize", "--flip", "--no-flip" };
+    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--grayscale", "--standardize", "--flip", "--no-flip", "--channels-last" };
 
     public string Usage => """
         mlpipelines m3-cnn [--data DIR] [--dataset sign-language-digits|stanford-cars] [--classes a,b,...|all]
@@ -21,7 +21,7 @@ internal sealed class M3CnnCommand : ICommand
                            [--weight-decay 0.01] [--batch-size 32] [--schedule cosine|step|none] [--step-size N]
                            [--gamma X] [--patience N] [--dropout 0.5] [--flip | --no-flip] [--standardize]
                            [--device auto|cpu|cuda] [--threads N] [--validation-fraction 0.2] [--out DIR]
-                           [--test-data DIR]
+                           [--test-data DIR] [--precision fp32|bf16] [--channels-last]
 
         Trains a ConvNet preset on a stratified split (default 80/20) of the images resized to S x S (RGB unless
         --grayscale; pixels / 255 unless --standardize) and writes to --out (default runs/m3-cnn): model.zip,
@@ -32,6 +32,9 @@ internal sealed class M3CnnCommand : ICommand
         hand signs; force with --flip / --no-flip). AdamW, cosine schedule.
           --data DIR       data root holding the dataset folder (or that folder); default: $MLPIPELINES_DATA
           stanford-cars    anno_train.csv + names.csv + cars_train/, or one folder per class
+          --precision      bf16: convolutions and linear layers train in bfloat16 with float32 master weights;
+                           the saved model is float32 either way
+          --channels-last  train with NHWC images and convolution weights (oneDNN's preferred layout)
         """;
 
     /// <summary>What an m3-cnn invocation runs.</summary>
@@ -88,6 +91,8 @@ internal sealed class M3CnnCommand : ICommand
             Dropout = args.NullableFraction("--dropout") ?? 0.5,
             Device = OptionValidators.Device(args),
             Threads = args.Int("--threads", 0, 0, 1024),
+            Precision = OptionValidators.Precision(args),
+            ChannelsLast = args.Flag("--channels-last"),
             Schedule = OptionValidators.Schedule(args, stepDefault: 10),
         };
         try

@@ -13,13 +13,14 @@ internal sealed class M3TransferCommand : ICommand
 
     public string Summary => "Milestone 3: transfer learning (ResNet-18/50, DenseNet-121; frozen, fine-tuned or progressive).";
 
-    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--no-augment", "--tta" };
+    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--no-augment", "--tta", "--channels-last" };
 
     public string Usage => """
         mlpipelines m3-transfer --data DIR [--backbone resnet18|resnet50|densenet121] [--strategy frozen|finetune|progressive]
                                 [--weights FILE|none] [--image-size 224] [--epochs 10] [--batch-size 32] [--lr 0.001]
                                 [--schedule step|cosine] [--step-size 7] [--head-lr-multiplier 1] [--label-smoothing 0]
                                 [--tta] [--dropout P] [--unfreeze 3,5,7,9,11] [--threads N] [--no-augment]
+                                [--precision fp32|bf16] [--channels-last]
                                 [--validation-fraction 0.2] [--seed 1] [--out DIR] [--test-data DIR]
 
         Fine-tunes a pretrained backbone with a new linear head inside an ML.NET chain (images -> RGB pixels / 255 ->
@@ -35,6 +36,9 @@ internal sealed class M3TransferCommand : ICommand
           --head-lr-multiplier  the new head's learning rate = --lr times this (e.g. 10 with --lr 0.0001)
           --label-smoothing     label smoothing of the training loss, in [0, 1) (e.g. 0.1)
           --tta            the saved model averages each image's logits with its mirror image's (2x inference cost)
+          --precision      bf16: convolutions and linear layers train in bfloat16 with float32 master weights (faster
+                           on CPUs with AVX512_BF16); the saved model is float32 either way
+          --channels-last  train with NHWC images and convolution weights (oneDNN's preferred layout)
         Optimiser Adam (lr 0.001), StepLR(step 7, gamma 0.1).
         """;
 
@@ -96,6 +100,8 @@ internal sealed class M3TransferCommand : ICommand
             Augment = args.Flag("--no-augment") ? false : null,
             UnfreezeEpochs = args.IntList("--unfreeze") ?? [3, 5, 7, 9, 11],
             Threads = args.Int("--threads", 0, 0),
+            Precision = OptionValidators.Precision(args),
+            ChannelsLast = args.Flag("--channels-last"),
         };
         return new Plan(experiment, transfer);
     }
