@@ -21,6 +21,11 @@ if (args.Length > 0 && args[0] == "tta-eval")
     return TtaEval.Run(args);
 }
 
+if (args.Length > 0 && args[0] == "transfer-throughput")
+{
+    return TransferThroughput.Run(args);
+}
+
 if (args.Length > 0 && args[0] == "knn-quick")
 {
     return KnnQuick.Run(args);

@@ -24,6 +24,8 @@ internal static class OptionNames
         ["LabelSmoothing"] = "--label-smoothing",
         ["HeadLearningRateMultiplier"] = "--head-lr-multiplier",
         ["Threads"] = "--threads",
+        ["Precision"] = "--precision",
+        ["ChannelsLast"] = "--channels-last",
         ["Device"] = "--device",
         ["Optimizer"] = "--optimizer",
         ["Schedule"] = "--schedule",

@@ -52,8 +52,8 @@ public abstract class TorchTrainerBase : IEstimator<TorchModel>
         o.Log = caller.Messages(Options.Log);
         var (train, validation, classes) = TrainingRows.Split(Read, trainData, validationData, o.ValidationFraction, seed, o.EarlyStoppingPatience);
         var imageShape = TrainingRows.ImageShape(trainData.Schema, o.FeatureColumnName, train.Dimension, o.ImageShape, twoDimensionsAreGrey: false);
-        var trainSet = new TorchDataset(train.Features, train.Labels, train.Dimension, imageShape);
-        var validationSet = validation is null ? null : new TorchDataset(validation.Features, validation.Labels, validation.Dimension, imageShape);
+        var trainSet = ToDataset(train, imageShape);
+        var validationSet = validation is null ? null : ToDataset(validation, imageShape);
 
         if (o.TestTimeHorizontalFlip && imageShape is null)
             throw new ArgumentException(
@@ -66,7 +66,7 @@ public abstract class TorchTrainerBase : IEstimator<TorchModel>
             var ml = new MLContext(seed);
             var module = result.Module;
             module.eval();
-            var compiled = Compile(ml, trainData, train.Dimension, (g, x) =>
+            var compiled = Compile(ml, trainData, trainSet.FeatureCount, (g, x) =>
             {
                 var input = x;
                 if (imageShape is { } s)
@@ -90,6 +90,10 @@ public abstract class TorchTrainerBase : IEstimator<TorchModel>
 
     /// <inheritdoc />
     public abstract SchemaShape GetOutputSchema(SchemaShape inputSchema);
+
+    private static TorchDataset ToDataset(TrainingData rows, int[]? imageShape) => rows.Codes is { } codes
+        ? new TorchDataset(codes, rows.Levels!, rows.Labels, rows.Dimension, imageShape)
+        : new TorchDataset(rows.Features, rows.Labels, rows.Dimension, imageShape);
 
     /// <summary>
     /// Writes logits = (net(x) + net(flip(x))) / 2 for an NCHW input, as one batch of 2N images: Slice with step -1
@@ -154,7 +158,7 @@ public sealed class TorchBinaryTrainer : TorchTrainerBase
         => OutputShapes.Binary(inputSchema, Options.LabelColumnName, Options.FeatureColumnName);
 
     private protected override (TrainingData Data, IReadOnlyList<string> Classes) Read(IDataView data)
-        => (TrainingData.ReadBinary(data, Options.FeatureColumnName, Options.LabelColumnName), ["False", "True"]);
+        => (TrainingData.ReadBinary(data, Options.FeatureColumnName, Options.LabelColumnName, codes: true), ["False", "True"]);
 
     private protected override string Head(OnnxGraphBuilder graph, string logits)
     {
@@ -209,7 +213,7 @@ public sealed class TorchMulticlassTrainer : TorchTrainerBase
         var label = data.Schema.GetColumnOrNull(Options.LabelColumnName)
             ?? throw new ArgumentException($"Label column '{Options.LabelColumnName}' is not in the data.");
         var keys = LabelKeys.FromColumn(label);
-        return (TrainingData.ReadMulticlass(data, Options.FeatureColumnName, Options.LabelColumnName, keys.Count), keys.Names);
+        return (TrainingData.ReadMulticlass(data, Options.FeatureColumnName, Options.LabelColumnName, keys.Count, codes: true), keys.Names);
     }
 
     private protected override string Head(OnnxGraphBuilder graph, string logits) => logits;

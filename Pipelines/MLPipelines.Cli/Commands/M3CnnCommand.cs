@@ -12,7 +12,7 @@ internal sealed class M3CnnCommand : ICommand
 
     public string Summary => "Milestone 3: TorchSharp CNNs from scratch (best: a small ResNet; course: plain3, bn4-dropout, bn4-dropout-augmented).";
 
-    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--grayscale", "--standardize", "--flip", "--no-flip" };
+    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--grayscale", "--standardize", "--flip", "--no-flip", "--channels-last" };
 
     public string Usage => """
         mlpipelines m3-cnn [--data DIR] [--dataset sign-language-digits|stanford-cars] [--classes a,b,...|all]
@@ -24,6 +24,7 @@ internal sealed class M3CnnCommand : ICommand
                            [--augment trivial|course|none] [--crop-scale X] [--mixup ALPHA] [--cutmix ALPHA]
                            [--flip | --no-flip] [--standardize] [--device auto|cpu|cuda] [--threads N]
                            [--validation-fraction 0.2] [--out DIR] [--test-data DIR]
+                           [--precision fp32|bf16] [--channels-last]
 
         Trains a CNN from scratch on a stratified split (default 80/20) of the images resized to S x S (RGB unless
         --grayscale; pixels / 255 unless --standardize) and writes to --out (default runs/m3-cnn): model.zip,
@@ -45,6 +46,9 @@ internal sealed class M3CnnCommand : ICommand
           --mixup/--cutmix alpha of the Beta distribution of MixUp / CutMix (0 = off; both on: one per batch)
           --data DIR       data root holding the dataset folder (or that folder); default: $MLPIPELINES_DATA
           stanford-cars    anno_train.csv + names.csv + cars_train/, or one folder per class
+          --precision      bf16: convolutions and linear layers train in bfloat16 with float32 master weights;
+                           the saved model is float32 either way
+          --channels-last  train with NHWC images and convolution weights (oneDNN's preferred layout)
         """;
 
     /// <summary>What an m3-cnn invocation runs.</summary>
@@ -106,6 +110,8 @@ internal sealed class M3CnnCommand : ICommand
         options.CutmixAlpha = OptionValidators.NonNegative(args, "--cutmix", options.CutmixAlpha);
         options.Device = OptionValidators.Device(args);
         options.Threads = args.Int("--threads", 0, 0, 1024);
+        options.Precision = OptionValidators.Precision(args);
+        options.ChannelsLast = args.Flag("--channels-last");
         options.Schedule = OptionValidators.Schedule(args, stepDefault: 10) ?? options.Schedule;
         try
         {

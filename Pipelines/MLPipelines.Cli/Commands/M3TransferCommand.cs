@@ -13,7 +13,7 @@ internal sealed class M3TransferCommand : ICommand
 
     public string Summary => "Milestone 3: transfer learning (ResNet-18/50, DenseNet-121; frozen, fine-tuned or progressive).";
 
-    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--no-augment", "--tta", "--no-tta" };
+    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--no-augment", "--tta", "--no-tta", "--channels-last" };
 
     public string Usage => """
         mlpipelines m3-transfer --data DIR [--recipe best|course] [--backbone resnet18|resnet50|densenet121]
@@ -21,7 +21,7 @@ internal sealed class M3TransferCommand : ICommand
                                 [--epochs N] [--batch-size 32] [--lr LR] [--schedule step|cosine|warmup-cosine]
                                 [--step-size 7] [--warmup 2] [--head-lr-multiplier M] [--label-smoothing E]
                                 [--head linear|cosine] [--margin 0.2] [--scale 16] [--tta|--no-tta] [--dropout P]
-                                [--unfreeze 3,5,7,9,11] [--threads N] [--no-augment]
+                                [--unfreeze 3,5,7,9,11] [--threads N] [--no-augment] [--precision fp32|bf16] [--channels-last]
                                 [--validation-fraction 0.2] [--seed 1] [--out DIR] [--test-data DIR]
 
         Fine-tunes a pretrained backbone with a new head inside an ML.NET chain (images -> RGB pixels / 255 ->
@@ -46,6 +46,9 @@ internal sealed class M3TransferCommand : ICommand
                            model.zip is also a retrieval backbone for m3-knn (L2-normalised embeddings)
           --tta            the saved model averages each image's logits with its mirror image's (2x inference cost);
                            --no-tta turns it off
+          --precision      bf16: convolutions and linear layers train in bfloat16 with float32 master weights (faster
+                           on CPUs with AVX512_BF16); the saved model is float32 either way
+          --channels-last  train with NHWC images and convolution weights (oneDNN's preferred layout)
         """;
 
     /// <summary>What an m3-transfer invocation runs.</summary>
@@ -120,6 +123,8 @@ internal sealed class M3TransferCommand : ICommand
             Scale = args.NullablePositive("--scale"),
             UnfreezeEpochs = args.IntList("--unfreeze") ?? [3, 5, 7, 9, 11],
             Threads = args.Int("--threads", 0, 0),
+            Precision = OptionValidators.Precision(args),
+            ChannelsLast = args.Flag("--channels-last"),
         };
         try
         {

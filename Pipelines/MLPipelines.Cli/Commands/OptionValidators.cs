@@ -30,6 +30,14 @@ internal static class OptionValidators
         return size;
     }
 
+    /// <summary>--precision fp32|bf16 (float32, or bfloat16 mixed precision with float32 master weights).</summary>
+    internal static TorchPrecision Precision(Arguments args) => (args.String("--precision") ?? "fp32").ToLowerInvariant() switch
+    {
+        "fp32" or "float32" => TorchPrecision.Float32,
+        "bf16" or "bfloat16" => TorchPrecision.BFloat16Mixed,
+        var s => throw new UsageException($"--precision must be fp32 or bf16, got '{s}'."),
+    };
+
     internal static double Positive(Arguments args, string name, double fallback)
     {
         var v = args.Double(name, fallback);

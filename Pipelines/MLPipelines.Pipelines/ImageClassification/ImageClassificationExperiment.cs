@@ -215,8 +215,10 @@ public static class ImageClassificationExperiment
         {
             log?.Report("Fitting preprocessing (decoding images)");
             var pre = preprocessing.Fit(trainRaw);
-            var trainFeatures = CacheWithoutImages(ml, pre.Transform(trainRaw));
-            var validationFeatures = CacheWithoutImages(ml, pre.Transform(validationRaw));
+            var shape = ImageShape(run);
+            long pixels = (long)shape[0] * shape[1] * shape[2];
+            var trainFeatures = CacheWithoutImages(ml, pre.Transform(trainRaw), trainItems.Count * pixels);
+            var validationFeatures = CacheWithoutImages(ml, pre.Transform(validationRaw), split.Validation.Count * pixels);
             log?.Report("Training");
             stopwatch.Start();
             var trained = training(trainFeatures, validationFeatures, binary, classes);
@@ -300,15 +302,24 @@ public static class ImageClassificationExperiment
     }
 
     /// <summary>
-    /// Caches the preprocessed rows without the decoded-image columns: ML.NET's cache would otherwise keep every
-    /// full-size bitmap alive (gigabytes for a few thousand photos) beside the pixel vectors the trainer reads.
+    /// Rows cached in memory at most this many float values (256 MB); larger views stream, and the trainers read
+    /// them once into their own compact storage (e.g. the Torch trainers' 8-bit pixels).
     /// </summary>
-    private static IDataView CacheWithoutImages(MLContext ml, IDataView view)
+    internal const long CacheLimitValues = 64L << 20;
+
+    /// <summary>
+    /// Drops the decoded-image columns (ML.NET's cache would otherwise keep every full-size bitmap alive beside the
+    /// pixel vectors) and caches the preprocessed rows when they are small (at most <see cref="CacheLimitValues"/>
+    /// values): a trainer that reads them several times (a sweep) then decodes every image once. Larger views are not
+    /// cached: the cache would be one more full-size float copy of every image (3.2 GB for 5,288 224-px photos), and
+    /// the trainers read the rows once anyway.
+    /// </summary>
+    private static IDataView CacheWithoutImages(MLContext ml, IDataView view, long values)
     {
         var images = view.Schema.Where(c => c.Type is ImageDataViewType).Select(c => c.Name).Distinct().ToArray();
         if (images.Length > 0)
             view = ml.Transforms.DropColumns(images).Fit(view).Transform(view);
-        return ml.Data.Cache(view);
+        return values <= CacheLimitValues ? ml.Data.Cache(view) : view;
     }
 
     private static string Abbreviate(IReadOnlyList<string> classes) =>
@@ -339,7 +350,13 @@ public static class ImageClassificationExperiment
     internal static (ClassificationReport Report, string Csv) Evaluate(
         MLContext ml, ITransformer model, IDataView raw, IReadOnlyList<ImageItem> items, bool binary, IReadOnlyList<string> classes)
     {
-        var scored = model.Transform(raw);
+        // Cached: the evaluator and the report below both read the scores, so the images are decoded and the network
+        // run once per row. Only the columns the two passes read are kept (never the pixels: a test set of thousands
+        // of 224-px photos would be gigabytes).
+        var output = model.Transform(raw);
+        string[] keep = [.. new[] { ColumnNames.Label, ColumnNames.PredictedLabel, ColumnNames.Score, ColumnNames.Probability }
+            .Where(c => output.Schema.GetColumnOrNull(c) is not null)];
+        var scored = ml.Data.Cache(ml.Transforms.SelectColumns(keep).Fit(output).Transform(output));
         var truth = new List<int>();
         var predicted = new List<int>();
         var probabilities = new List<IReadOnlyList<float>>();

@@ -110,6 +110,15 @@ public sealed class Milestone3CnnOptions
     /// <summary>libtorch intra-op threads; 0 leaves libtorch's setting. The default value is 0.</summary>
     public int Threads { get; set; }
 
+    /// <summary>
+    /// Arithmetic of the training passes (see <see cref="TorchTrainingSettings.Precision"/>): bfloat16 mixed precision with
+    /// float32 master weights, or float32. The exported model is float32 either way. The default value is <see cref="TorchPrecision.Float32"/>.
+    /// </summary>
+    public TorchPrecision Precision { get; set; } = TorchTrainingSettings.Defaults.Precision;
+
+    /// <summary>Channels-last (NHWC) images and convolution weights in training (see <see cref="TorchTrainingSettings.ChannelsLast"/>). The default value is false.</summary>
+    public bool ChannelsLast { get; set; } = TorchTrainingSettings.Defaults.ChannelsLast;
+
     /// <summary>Receives one report per epoch. The default value is null.</summary>
     public IProgress<EpochRecord>? Progress { get; set; }
 
@@ -312,6 +321,8 @@ public static class Milestone3Cnn
                 EarlyStoppingPatience = o.EarlyStoppingPatience,
                 Seed = experiment.Seed,
                 Threads = o.Threads,
+                Precision = o.Precision,
+                ChannelsLast = o.ChannelsLast,
                 Device = o.Device,
                 Augmentation = augmentations,
                 Mixing = mixing,
@@ -327,6 +338,8 @@ public static class Milestone3Cnn
                 ["augmentation"] = augmentations.Count == 0 ? "none" : string.Join(", ", augmentations.Select(a => a.GetType().Name)),
                 ["mixing"] = mixing?.ToString() ?? "none",
                 ["label_smoothing"] = o.LabelSmoothing,
+                ["precision"] = o.Precision.ToString(),
+                ["channels_last"] = o.ChannelsLast,
             };
             return trained with { Details = details };
         }, log);

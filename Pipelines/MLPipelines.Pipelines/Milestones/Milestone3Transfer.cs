@@ -114,6 +114,15 @@ public sealed class TransferOptions
     /// <summary>libtorch threads (0 leaves the setting). The default value is 0.</summary>
     public int Threads { get; set; }
 
+    /// <summary>
+    /// Arithmetic of the training passes (see <see cref="TorchTrainingSettings.Precision"/>): bfloat16 mixed precision with
+    /// float32 master weights, or float32. The exported model is float32 either way. The default value is <see cref="TorchPrecision.Float32"/>.
+    /// </summary>
+    public TorchPrecision Precision { get; set; } = TorchTrainingSettings.Defaults.Precision;
+
+    /// <summary>Channels-last (NHWC) images and convolution weights in training (see <see cref="TorchTrainingSettings.ChannelsLast"/>). The default value is false.</summary>
+    public bool ChannelsLast { get; set; } = TorchTrainingSettings.Defaults.ChannelsLast;
+
     /// <summary>Receives one report per epoch. The default value is null.</summary>
     public IProgress<EpochRecord>? Progress { get; set; }
 
@@ -242,6 +251,8 @@ public static class Milestone3Transfer
             BatchSize = settings.BatchSize,
             Seed = run.Seed,
             Threads = transfer.Threads,
+            Precision = transfer.Precision,
+            ChannelsLast = transfer.ChannelsLast,
             Device = "cpu",
             Augmentation = augment ? [new RandomResizedCrop(0.8, 1.0), new HorizontalFlip()] : [],
             Transfer = new TorchTransferOptions
@@ -272,6 +283,8 @@ public static class Milestone3Transfer
             ["head"] = cosine is null ? "linear" : "cosine",
             ["head_scale"] = cosine?.Scale ?? 0,
             ["head_margin"] = cosine?.Margin ?? 0,
+            ["precision"] = transfer.Precision.ToString(),
+            ["channels_last"] = transfer.ChannelsLast,
         };
 
         return ImageClassificationExperiment.Run(run, ExperimentData.Load(run), (train, validation, binary, classNames) =>

@@ -32,7 +32,7 @@ public sealed partial class CliOptionMappingTests : IDisposable
         ["--step-size"] = "3", ["--gamma"] = "0.3", ["--threads"] = "3", ["--preset"] = "plain3",
         ["--backbone"] = "densenet121", ["--strategy"] = "progressive", ["--weights"] = "none", ["--head-lr-multiplier"] = "10",
         ["--recipe"] = "best", ["--rotation"] = "7", ["--zoom"] = "0.15", ["--translate"] = "1.5", ["--warmup"] = "5",
-        ["--normalize"] = "image", ["--background-copies"] = "2", ["--supersample"] = "2",
+        ["--normalize"] = "image", ["--background-copies"] = "2", ["--supersample"] = "2", ["--precision"] = "bf16",
         ["--label-smoothing"] = "0.1", ["--unfreeze"] = "2,4", ["--k"] = "3", ["--metric"] = "cosine",
         ["--head"] = "linear", ["--margin"] = "0.3", ["--scale"] = "24",
         ["--augment"] = "none", ["--crop-scale"] = "0.5", ["--mixup"] = "0.4", ["--cutmix"] = "0.5",

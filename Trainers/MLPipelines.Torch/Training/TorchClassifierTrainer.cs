@@ -99,18 +99,21 @@ public sealed class TorchClassifierTrainer
             CheckBatchSize(module, train.Count);
             var optimizer = CreateOptimizer(module, backbone);
             toDispose.Add(optimizer);
+            TrainingShadow? shadow = null;
+            if ((o.Precision != TorchPrecision.Float32 || o.ChannelsLast) && module is not HeadOnly)
+            {
+                shadow = TrainingShadow.Create(module, _moduleFactory, device, o.Precision == TorchPrecision.BFloat16Mixed, o.ChannelsLast);
+                toDispose.Add(shadow);
+            }
             var scheduler = CreateScheduler(optimizer);
 
-            var xTrain = ToDevice(train, device, out var yTrain);
+            var xTrain = DeviceRows.Create(train, device);
             toDispose.Add(xTrain);
-            toDispose.Add(yTrain);
-            Tensor? xVal = null, yVal = null;
+            DeviceRows? xVal = null;
             if (validation is not null)
             {
-                xVal = ToDevice(validation, device, out var y);
-                yVal = y;
+                xVal = DeviceRows.Create(validation, device);
                 toDispose.Add(xVal);
-                toDispose.Add(yVal);
             }
 
             var state = new LoopState();
@@ -136,7 +139,7 @@ public sealed class TorchClassifierTrainer
                 double lr = optimizer.ParamGroups.First().LearningRate;
                 if (o.Transfer is not null)
                     ApplyTransferStage(backbone!, epoch);
-                var (loss, accuracy, rows, seconds) = TrainEpoch(module, optimizer, train, xTrain, yTrain, epoch, maxLabel, classCount, device, cancellationToken);
+                var (loss, accuracy, rows, seconds) = TrainEpoch(module, shadow, optimizer, train, xTrain, epoch, maxLabel, classCount, device, cancellationToken);
                 trainPassSeconds += seconds;
                 trainRows += rows;
                 DivergenceGuard.Check(epoch, loss, lr);
@@ -144,7 +147,7 @@ public sealed class TorchClassifierTrainer
                 double? valLoss = null, valAccuracy = null;
                 if (xVal is not null)
                 {
-                    var (vl, va) = EvaluateTensors(module, xVal, yVal!, validation!, o.BatchSize);
+                    var (vl, va) = EvaluateRows(module, xVal, validation!, o.BatchSize);
                     valLoss = vl;
                     valAccuracy = va;
                 }
@@ -219,9 +222,8 @@ public sealed class TorchClassifierTrainer
         if (batchSize <= 0)
             throw new ArgumentException($"batchSize must be positive, got {batchSize}.", nameof(batchSize));
         var device = module.parameters().FirstOrDefault()?.device ?? CPU;
-        using var x = ToDevice(data, device, out var y);
-        using (y)
-            return EvaluateTensors(module, x, y, data, batchSize);
+        using var rows = DeviceRows.Create(data, device);
+        return EvaluateRows(module, rows, data, batchSize);
     }
 
     private void ApplyTransferStage(TorchBackbone backbone, int epoch)
@@ -271,7 +273,7 @@ public sealed class TorchClassifierTrainer
     }
 
     private (double Loss, double Accuracy, long Rows, double Seconds) TrainEpoch(
-        nn.Module<Tensor, Tensor> module, optim.Optimizer optimizer, TorchDataset train, Tensor x, Tensor y,
+        nn.Module<Tensor, Tensor> module, TrainingShadow? shadow, optim.Optimizer optimizer, TorchDataset train, DeviceRows x,
         int epoch, int maxLabel, int? classCount, Device device, CancellationToken cancellationToken)
     {
         var o = Options;
@@ -285,7 +287,10 @@ public sealed class TorchClassifierTrainer
             order[i] = i;
         shuffle.Shuffle(order);
 
-        module.train();
+        var net = shadow?.Module ?? module;
+        shadow?.PullWeights(); // the trainable stages may have changed
+        shadow?.PullBuffers();
+        net.train();
         var clock = Stopwatch.StartNew();
         using var permutation = torch.tensor(order, device: device);
         using var lossSum = torch.zeros(1, ScalarType.Float64, device);
@@ -299,20 +304,24 @@ public sealed class TorchClassifierTrainer
                 count++; // a trailing one-row batch joins this one (see CheckBatchSize)
             using var scope = torch.NewDisposeScope();
             var index = permutation.narrow(0, start, count);
-            var xb = x.index_select(0, index).view(train.BatchShape(count));
-            var yb = y.index_select(0, index);
+            var xb = x.Select(index).view(train.BatchShape(count));
+            var yb = x.Labels.index_select(0, index);
             foreach (var augmentation in o.Augmentation)
                 xb = augmentation.Apply(xb, generator);
             var mixed = o.Mixing?.Apply(xb, yb, generator);
             optimizer.zero_grad();
-            var logits = module.call(mixed?.Images ?? xb);
+            shadow?.ZeroGrad();
+            var input = mixed?.Images ?? xb;
+            var logits = shadow is null ? module.call(input) : net.call(shadow.Input(input)).to(ScalarType.Float32);
             if (start == 0)
                 CheckLogits(logits, count, maxLabel, classCount);
             var loss = mixed is null
                 ? nn.functional.cross_entropy(LossLogits(module, logits, yb), yb, label_smoothing: o.LabelSmoothing)
                 : mixed.Loss(logits, o.LabelSmoothing);
             loss.backward();
+            shadow?.PushGradients();
             optimizer.step();
+            shadow?.PullWeights();
             using (torch.no_grad())
             {
                 lossSum.add_(loss.detach().to(ScalarType.Float64) * count);
@@ -320,6 +329,7 @@ public sealed class TorchClassifierTrainer
             }
             rows += count;
         }
+        shadow?.PushBuffers(); // the batch-norm statistics the masters are evaluated and exported with
         double loss1 = lossSum.item<double>() / Math.Max(rows, 1);
         double accuracy = (double)correct.item<long>() / Math.Max(rows, 1);
         if (device.type == DeviceType.CUDA)
@@ -335,19 +345,19 @@ public sealed class TorchClassifierTrainer
         _ => logits,
     };
 
-    private static (double Loss, double Accuracy) EvaluateTensors(nn.Module<Tensor, Tensor> module, Tensor x, Tensor y, TorchDataset data, int batchSize)
+    private static (double Loss, double Accuracy) EvaluateRows(nn.Module<Tensor, Tensor> module, DeviceRows x, TorchDataset data, int batchSize)
     {
         module.eval();
         using var noGrad = torch.no_grad();
-        using var lossSum = torch.zeros(1, ScalarType.Float64, x.device);
-        using var correct = torch.zeros(1, ScalarType.Int64, x.device);
+        using var lossSum = torch.zeros(1, ScalarType.Float64, x.Device);
+        using var correct = torch.zeros(1, ScalarType.Int64, x.Device);
         int n = data.Count;
         for (int start = 0; start < n; start += batchSize)
         {
             using var scope = torch.NewDisposeScope();
             int count = Math.Min(batchSize, n - start);
-            var xb = x.narrow(0, start, count).view(data.BatchShape(count));
-            var yb = y.narrow(0, start, count);
+            var xb = x.Narrow(start, count).view(data.BatchShape(count));
+            var yb = x.Labels.narrow(0, start, count);
             var logits = module.call(xb);
             if (start == 0)
                 CheckLogits(logits, count, data.Labels.Max(), null);
@@ -370,43 +380,11 @@ public sealed class TorchClassifierTrainer
             throw new ArgumentException($"The data have label {maxLabel}, but the module returns only {logits.shape[1]} logits.");
     }
 
-    private static Tensor ToDevice(TorchDataset data, Device device, out Tensor labels)
-    {
-        var labels64 = new long[data.Count];
-        for (int i = 0; i < labels64.Length; i++)
-            labels64[i] = data.Labels[i];
-        using (var y = torch.tensor(labels64))
-            labels = y.to(device, copy: true);
-
-        // One libtorch-allocated (aligned) tensor on the device, filled in slices: no second full-size copy (a 224-px
-        // dataset of a few thousand images is gigabytes), and the same storage alignment in every run, so kernels take
-        // the same code paths and results stay bit-reproducible (a tensor over a copied managed array is not aligned
-        // the same way from run to run).
-        int n = data.Count, d = data.FeatureCount;
-        var x = torch.empty([n, d], ScalarType.Float32, device);
-        int rowsPerSlice = Math.Max(1, (1 << 22) / Math.Max(1, d));
-        for (int start = 0; start < n; start += rowsPerSlice)
-        {
-            int count = Math.Min(rowsPerSlice, n - start);
-            using var target = x.narrow(0, start, count);
-            CopyRows(data, start, count, target);
-        }
-        return x;
-    }
-
-    /// <summary>Rows [start, start + count) of <paramref name="data"/> in a new libtorch-allocated [count, D] tensor on <paramref name="device"/>.</summary>
+    /// <summary>Rows [start, start + count) of <paramref name="data"/> as floats in a new [count, D] tensor on <paramref name="device"/>.</summary>
     internal static Tensor Rows(TorchDataset data, int start, int count, Device device)
     {
-        var x = torch.empty([count, data.FeatureCount], ScalarType.Float32, device);
-        CopyRows(data, start, count, x);
-        return x;
-    }
-
-    private static void CopyRows(TorchDataset data, int start, int count, Tensor target)
-    {
-        int d = data.FeatureCount;
-        using var slice = torch.tensor(data.Features.AsSpan(start * d, count * d).ToArray(), [count, d]);
-        target.copy_(slice);
+        using var rows = DeviceRows.Create(data, device, start, count);
+        return rows.Narrow(0, count); // a view keeps its storage alive after the handle above is disposed
     }
 
     private static void SeedTorch(long seed, bool cuda)

@@ -1,5 +1,15 @@
 namespace MLPipelines.Torch.Training;
 
+/// <summary>The arithmetic of <see cref="TorchClassifierTrainer"/>'s training passes (<see cref="TorchTrainingSettings.Precision"/>).</summary>
+public enum TorchPrecision
+{
+    /// <summary>Everything in float32.</summary>
+    Float32,
+
+    /// <summary>Convolutions and linear layers in bfloat16 with float32 master weights, batch normalisation and loss.</summary>
+    BFloat16Mixed,
+}
+
 /// <summary>The optimiser <see cref="TorchClassifierTrainer"/> updates the weights with.</summary>
 public enum TorchOptimizerKind
 {
@@ -159,7 +169,29 @@ public class TorchTrainingSettings
 
         /// <summary>Seed: 1.</summary>
         public const int Seed = 1;
+
+        /// <summary>Arithmetic of the training passes: <see cref="TorchPrecision.Float32"/>.</summary>
+        public const TorchPrecision Precision = TorchPrecision.Float32;
+
+        /// <summary>Channels-last (NHWC) memory format for convolutions: false.</summary>
+        public const bool ChannelsLast = false;
     }
+
+    /// <summary>
+    /// The arithmetic of the training forward and backward passes. <see cref="TorchPrecision.BFloat16Mixed"/> runs the
+    /// convolutions and linear layers in bfloat16 (oneDNN uses AVX512_BF16 where the CPU has it) on a bfloat16 copy of
+    /// the weights, while the optimiser updates float32 master weights, batch normalisation keeps float32 parameters
+    /// and statistics, and the loss is computed in float32. Validation, evaluation and the exported ONNX model use the
+    /// float32 master weights. The default value is <see cref="TorchPrecision.Float32"/>.
+    /// </summary>
+    public TorchPrecision Precision { get; set; } = Defaults.Precision;
+
+    /// <summary>
+    /// Train with image batches and convolution weights in the channels-last (NHWC) memory format, which oneDNN's
+    /// CPU convolutions prefer (no layout reorders around every convolution). Same values as the default
+    /// layout up to rounding; the exported model is unchanged. The default value is false.
+    /// </summary>
+    public bool ChannelsLast { get; set; } = Defaults.ChannelsLast;
 
     /// <summary>The optimiser. The default value is <see cref="TorchOptimizerKind.Adam"/>.</summary>
     public TorchOptimizerKind Optimizer { get; set; } = Defaults.Optimizer;
@@ -292,6 +324,8 @@ public class TorchTrainingSettings
             throw new ArgumentException("Resume needs a CheckpointPath.", nameof(Resume));
         if (CheckpointPath is not null && string.IsNullOrWhiteSpace(CheckpointPath))
             throw new ArgumentException("CheckpointPath must be a file path or null.", nameof(CheckpointPath));
+        if (!Enum.IsDefined(Precision))
+            throw new ArgumentException($"Precision {Precision} is not one of Float32, BFloat16Mixed.", nameof(Precision));
         Transfer?.Validate();
         string device = (Device ?? "").Trim().ToLowerInvariant();
         bool deviceOk = device is "" or "auto" or "cpu" or "cuda"
