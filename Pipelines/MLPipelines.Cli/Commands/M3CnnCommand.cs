@@ -110,8 +110,8 @@ internal sealed class M3CnnCommand : ICommand
         options.CutmixAlpha = OptionValidators.NonNegative(args, "--cutmix", options.CutmixAlpha);
         options.Device = OptionValidators.Device(args);
         options.Threads = args.Int("--threads", 0, 0, 1024);
-        options.Precision = OptionValidators.Precision(args);
-        options.ChannelsLast = args.Flag("--channels-last");
+        options.Precision = OptionValidators.NullablePrecision(args) ?? options.Precision;
+        options.ChannelsLast = args.Flag("--channels-last") || options.ChannelsLast;
         options.Schedule = OptionValidators.Schedule(args, stepDefault: 10) ?? options.Schedule;
         try
         {

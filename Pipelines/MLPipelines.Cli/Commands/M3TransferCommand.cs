@@ -13,7 +13,7 @@ internal sealed class M3TransferCommand : ICommand
 
     public string Summary => "Milestone 3: transfer learning (ResNet-18/50, DenseNet-121; frozen, fine-tuned or progressive).";
 
-    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--no-augment", "--tta", "--no-tta", "--channels-last" };
+    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--no-augment", "--tta", "--no-tta", "--channels-last", "--no-channels-last" };
 
     public string Usage => """
         mlpipelines m3-transfer --data DIR [--recipe best|course] [--backbone resnet18|resnet50|densenet121]
@@ -21,7 +21,7 @@ internal sealed class M3TransferCommand : ICommand
                                 [--epochs N] [--batch-size 32] [--lr LR] [--schedule step|cosine|warmup-cosine]
                                 [--step-size 7] [--warmup 2] [--head-lr-multiplier M] [--label-smoothing E]
                                 [--head linear|cosine] [--margin 0.2] [--scale 16] [--tta|--no-tta] [--dropout P]
-                                [--unfreeze 3,5,7,9,11] [--threads N] [--no-augment] [--precision fp32|bf16] [--channels-last]
+                                [--unfreeze 3,5,7,9,11] [--threads N] [--no-augment] [--precision fp32|bf16] [--channels-last|--no-channels-last]
                                 [--validation-fraction 0.2] [--seed 1] [--out DIR] [--test-data DIR]
 
         Fine-tunes a pretrained backbone with a new head inside an ML.NET chain (images -> RGB pixels / 255 ->
@@ -47,8 +47,9 @@ internal sealed class M3TransferCommand : ICommand
           --tta            the saved model averages each image's logits with its mirror image's (2x inference cost);
                            --no-tta turns it off
           --precision      bf16: convolutions and linear layers train in bfloat16 with float32 master weights (faster
-                           on CPUs with AVX512_BF16); the saved model is float32 either way
-          --channels-last  train with NHWC images and convolution weights (oneDNN's preferred layout)
+                           on CPUs with AVX512_BF16; best's default); fp32 (course's); the saved model is float32 either way
+          --channels-last  train with NHWC images and convolution weights (oneDNN's preferred layout; best's default);
+                           --no-channels-last keeps NCHW
         """;
 
     /// <summary>What an m3-transfer invocation runs.</summary>
@@ -99,6 +100,9 @@ internal sealed class M3TransferCommand : ICommand
             var s => throw new UsageException($"--schedule must be step, cosine or warmup-cosine, got '{s}'."),
         };
         bool tta = args.Flag("--tta"), noTta = args.Flag("--no-tta");
+        bool channelsLast = args.Flag("--channels-last"), noChannelsLast = args.Flag("--no-channels-last");
+        if (channelsLast && noChannelsLast)
+            throw new UsageException("--channels-last and --no-channels-last contradict each other.");
         if (tta && noTta)
             throw new UsageException("--tta and --no-tta contradict each other.");
         var transfer = new TransferOptions
@@ -123,8 +127,8 @@ internal sealed class M3TransferCommand : ICommand
             Scale = args.NullablePositive("--scale"),
             UnfreezeEpochs = args.IntList("--unfreeze") ?? [3, 5, 7, 9, 11],
             Threads = args.Int("--threads", 0, 0),
-            Precision = OptionValidators.Precision(args),
-            ChannelsLast = args.Flag("--channels-last"),
+            Precision = OptionValidators.NullablePrecision(args),
+            ChannelsLast = channelsLast ? true : noChannelsLast ? false : null,
         };
         try
         {

@@ -31,8 +31,11 @@ internal static class OptionValidators
     }
 
     /// <summary>--precision fp32|bf16 (float32, or bfloat16 mixed precision with float32 master weights).</summary>
-    internal static TorchPrecision Precision(Arguments args) => (args.String("--precision") ?? "fp32").ToLowerInvariant() switch
+    internal static TorchPrecision Precision(Arguments args) => NullablePrecision(args) ?? TorchPrecision.Float32;
+
+    internal static TorchPrecision? NullablePrecision(Arguments args) => args.String("--precision")?.ToLowerInvariant() switch
     {
+        null => null,
         "fp32" or "float32" => TorchPrecision.Float32,
         "bf16" or "bfloat16" => TorchPrecision.BFloat16Mixed,
         var s => throw new UsageException($"--precision must be fp32 or bf16, got '{s}'."),

@@ -94,6 +94,7 @@ public sealed class Milestone3CnnOptions
             MinCropScale = 0.25,
             MixupAlpha = 0.2,
             CutmixAlpha = 1.0,
+            Precision = TorchPrecision.BFloat16Mixed,
         },
         _ => new Milestone3CnnOptions(),
     };
@@ -112,7 +113,8 @@ public sealed class Milestone3CnnOptions
 
     /// <summary>
     /// Arithmetic of the training passes (see <see cref="TorchTrainingSettings.Precision"/>): bfloat16 mixed precision with
-    /// float32 master weights, or float32. The exported model is float32 either way. The default value is <see cref="TorchPrecision.Float32"/>.
+    /// float32 master weights, or float32. The exported model is float32 either way. The default value is
+    /// <see cref="TorchPrecision.Float32"/> (<see cref="For"/>(<see cref="MilestoneRecipe.Best"/>) sets bfloat16 mixed).
     /// </summary>
     public TorchPrecision Precision { get; set; } = TorchTrainingSettings.Defaults.Precision;
 

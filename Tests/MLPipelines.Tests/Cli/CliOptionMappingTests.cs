@@ -45,6 +45,7 @@ public sealed partial class CliOptionMappingTests : IDisposable
         [("m3-cnn", "--dataset")] = StanfordCars.FolderName,
         [("m3-cnn", "--recipe")] = "course", // best is m3-cnn's default
         [("m3-cnn", "--label-smoothing")] = "0.2", // best uses 0.1
+        [("m3-cnn", "--precision")] = "fp32", // best trains in bf16
         [("m3-knn", "--dataset")] = SignLanguageDigits.FolderName,
         [("m3-knn", "--backbone")] = "mobilenetv2",
         [("m3-transfer", "--recipe")] = "course",
