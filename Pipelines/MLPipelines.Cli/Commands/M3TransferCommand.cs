@@ -30,7 +30,8 @@ internal sealed class M3TransferCommand : ICommand
           --data DIR       the dataset folder: Stanford Cars' CSV layout (anno_train.csv, names.csv, cars_train/) or
                            one sub-folder per class
           --recipe         best (default): finetune, --lr 0.0001, --head-lr-multiplier 10, warm-up (2 epochs) + cosine,
-                           20 epochs, --label-smoothing 0.1, cosine head (margin 0.2, scale 16), --tta;
+                           15 epochs, --label-smoothing 0.1, cosine head (margin 0.2, scale 16), --tta,
+                           --precision bf16, --channels-last;
                            course: the course's frozen backbone, Adam 0.001, StepLR(7, 0.1), 10 epochs, linear head.
                            Every option given explicitly overrides the recipe's value.
           --weights        resnet18 defaults to ML.NET's pretrained ResNet18.onnx (NuGet Microsoft.ML.DnnImageFeaturizer.ResNet18);
