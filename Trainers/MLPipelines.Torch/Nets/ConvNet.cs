@@ -47,20 +47,33 @@ public sealed class ConvNet : nn.Module<Tensor, Tensor>, IOnnxExportable
         }
         features = nn.Sequential(f);
 
-        var c = new List<(string, nn.Module<Tensor, Tensor>)>
-        {
-            ("gap", nn.AdaptiveAvgPool2d(1)),
-            ("flatten", nn.Flatten()),
-        };
-        if (options.Dropout > 0) c.Add(("dropout", nn.Dropout(options.Dropout)));
-        c.Add(("head", nn.Linear(inCh, options.NumClasses)));
-        classifier = nn.Sequential(c);
+        classifier = ConvNet.PooledClassifier(inCh, options.Dropout, options.NumClasses);
 
         RegisterComponents();
     }
 
     /// <summary>The architecture.</summary>
     public ConvNetOptions Options { get; }
+
+    /// <summary>
+    /// The classifier both from-scratch networks end with: global average pooling, flatten, dropout (when
+    /// <paramref name="dropout"/> &gt; 0) and a linear head; the names (gap, flatten, dropout, head) are those the
+    /// ONNX exporter and saved state dicts use.
+    /// </summary>
+    /// <param name="channels">Channels of the last feature map.</param>
+    /// <param name="dropout">Dropout probability before the head.</param>
+    /// <param name="classes">Logits.</param>
+    internal static Sequential PooledClassifier(long channels, double dropout, long classes)
+    {
+        var c = new List<(string, nn.Module<Tensor, Tensor>)>
+        {
+            ("gap", nn.AdaptiveAvgPool2d(1)),
+            ("flatten", nn.Flatten()),
+        };
+        if (dropout > 0) c.Add(("dropout", nn.Dropout(dropout)));
+        c.Add(("head", nn.Linear(channels, classes)));
+        return nn.Sequential(c);
+    }
 
     /// <summary>Input length of one flat sample: C * H * W.</summary>
     public long FlatInputSize => (long)Options.InputChannels * Options.ImageHeight * Options.ImageWidth;

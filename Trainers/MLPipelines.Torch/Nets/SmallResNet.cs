@@ -117,14 +117,7 @@ public sealed class SmallResNet : nn.Module<Tensor, Tensor>, IOnnxExportable
         }
         features = nn.Sequential(f);
 
-        var c = new List<(string, nn.Module<Tensor, Tensor>)>
-        {
-            ("gap", nn.AdaptiveAvgPool2d(1)),
-            ("flatten", nn.Flatten()),
-        };
-        if (options.Dropout > 0) c.Add(("dropout", nn.Dropout(options.Dropout)));
-        c.Add(("head", nn.Linear(inCh, options.NumClasses)));
-        classifier = nn.Sequential(c);
+        classifier = ConvNet.PooledClassifier(inCh, options.Dropout, options.NumClasses);
 
         RegisterComponents();
     }
