@@ -43,14 +43,7 @@ internal sealed class DeviceRows : IDisposable
             // One uint8 tensor filled in slices on the device (on the CPU a libtorch allocation, so the managed codes
             // and the tensor are the only two byte copies; the float values never exist for more than one batch).
             var x = torch.empty([n, d], ScalarType.Byte, device);
-            int slice = Math.Max(1, (1 << 24) / d);
-            for (int s = 0; s < n; s += slice)
-            {
-                int c = Math.Min(slice, n - s);
-                using var target = x.narrow(0, s, c);
-                using var source = torch.tensor(codes.AsSpan((start + s) * d, c * d).ToArray(), [c, d]);
-                target.copy_(source);
-            }
+            FillInSlices(x, Math.Max(1, (1 << 24) / d), (s, c) => torch.tensor(codes.AsSpan((start + s) * d, c * d).ToArray(), [c, d]));
             var levels = torch.tensor(data.Levels!).to(device, copy: true);
             return new DeviceRows(x, levels, labels);
         }
@@ -60,15 +53,21 @@ internal sealed class DeviceRows : IDisposable
         // tensor over a copied managed array is not aligned the same way from run to run).
         var features = data.Features;
         var xf = torch.empty([n, d], ScalarType.Float32, device);
-        int rowsPerSlice = Math.Max(1, (1 << 22) / d);
-        for (int s = 0; s < n; s += rowsPerSlice)
-        {
-            int c = Math.Min(rowsPerSlice, n - s);
-            using var target = xf.narrow(0, s, c);
-            using var source = torch.tensor(features.AsSpan((start + s) * d, c * d).ToArray(), [c, d]);
-            target.copy_(source);
-        }
+        FillInSlices(xf, Math.Max(1, (1 << 22) / d), (s, c) => torch.tensor(features.AsSpan((start + s) * d, c * d).ToArray(), [c, d]));
         return new DeviceRows(xf, null, labels);
+    }
+
+    /// <summary>Copies rows into <paramref name="target"/> [N, D] in slices of <paramref name="sliceRows"/> rows; <paramref name="source"/>(first row, rows) makes one slice's CPU tensor.</summary>
+    private static void FillInSlices(Tensor target, int sliceRows, Func<int, int, Tensor> source)
+    {
+        int n = (int)target.shape[0];
+        for (int s = 0; s < n; s += sliceRows)
+        {
+            int c = Math.Min(sliceRows, n - s);
+            using var rows = target.narrow(0, s, c);
+            using var slice = source(s, c);
+            rows.copy_(slice);
+        }
     }
 
     /// <summary>The rows at <paramref name="index"/> as floats [B, D] (a new tensor in the caller's dispose scope).</summary>
