@@ -41,7 +41,7 @@ internal sealed class M1Command : ICommand
           --recipe         course (default: the settings above) or best: 784-512-256 ReLU, dropout 0.1, Adam lr 0.002,
                            60 epochs of warm-up (3) + cosine, random affine (12 deg, zoom 0.1, 2.5 px), label smoothing
                            0.1 with more than two classes, no early stopping, per-image normalisation, 2 background
-                           copies; other options override the recipe's values
+                           copies, --supersample 3; other options override the recipe's values
           --rotation/--zoom/--translate  random affine augmentation (replaces --shift)
         """;
 

@@ -44,7 +44,7 @@ internal sealed class M2Command : ICommand
           --device         auto (CUDA when available), cpu or cuda (falls back to the CPU with a message)
           --recipe         course (default: the settings above) or best: 784-512-256-K, dropout 0.1, AdamW lr 0.002,
                            60 epochs of warm-up (3) + cosine, random affine (12 deg, zoom 0.1, 2.5 px), label
-                           smoothing 0.1, no early stopping, per-image normalisation, 2 background copies;
+                           smoothing 0.1, no early stopping, per-image normalisation, 2 background copies, --supersample 3;
                            other options override the recipe's values
           --rotation/--zoom/--translate  random affine augmentation (replaces --shift when any is positive)
           --schedule warmup-cosine  linear warm-up over --warmup epochs (default 3), then cosine to 0 (--warmup alone
