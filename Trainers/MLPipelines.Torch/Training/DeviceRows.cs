@@ -40,11 +40,20 @@ internal sealed class DeviceRows : IDisposable
 
         if (data.Codes is { } codes)
         {
-            // One uint8 tensor filled in slices on the device (on the CPU a libtorch allocation, so the managed codes
-            // and the tensor are the only two byte copies; the float values never exist for more than one batch).
+            var levels = torch.tensor(data.Levels!).to(device, copy: true);
+            if (device.type == DeviceType.CPU && n > 0)
+            {
+                // On the CPU the tensor views the managed codes in place (pinned while the tensor lives): one byte copy
+                // of the images in the process, about 0.8 GB for 5,288 RGB images at 224 px. Only gathers read it, so
+                // the managed array's alignment cannot change any result.
+                var shared = torch.frombuffer(codes, ScalarType.Byte, count: (long)n * d, offset: (long)start * d);
+                var view = shared.view(n, d);
+                shared.Dispose();
+                return new DeviceRows(view, levels, labels);
+            }
+            // Elsewhere one uint8 tensor filled in slices on the device; the float values never exist for more than one batch.
             var x = torch.empty([n, d], ScalarType.Byte, device);
             FillInSlices(x, Math.Max(1, (1 << 24) / d), (s, c) => torch.tensor(codes.AsSpan((start + s) * d, c * d).ToArray(), [c, d]));
-            var levels = torch.tensor(data.Levels!).to(device, copy: true);
             return new DeviceRows(x, levels, labels);
         }
 

@@ -71,6 +71,33 @@ public sealed class FastTrainingTests
     }
 
     [TorchFact]
+    public void CodedRows_OnTheCpu_AreViewedInPlace_NotCopied()
+    {
+        var (codes, _) = Pixels(10, 4);
+        int d = codes.FeatureCount;
+        using var all = DeviceRows.Create(codes, CPU);
+        using var tail = DeviceRows.Create(codes, CPU, start: 6, count: 3);
+        using (var index = torch.tensor(new long[] { 7, 2 }))
+        using (var picked = all.Select(index))
+        {
+            Assert.Equal(codes.Levels![codes.Codes![7 * d + 5]], picked[0, 5].item<float>());
+            Assert.Equal(codes.Levels![codes.Codes![2 * d]], picked[1, 0].item<float>());
+        }
+        // One byte copy: a change to the managed codes is what both views read next.
+        codes.Codes![7 * d + 5] = 255;
+        codes.Codes![6 * d] = 0;
+        using (var index = torch.tensor(new long[] { 7 }))
+        using (var picked = all.Select(index))
+            Assert.Equal(codes.Levels![255], picked[0, 5].item<float>());
+        using (var first = tail.Narrow(0, 2))
+        {
+            Assert.Equal(new long[] { 2, d }, first.shape);
+            Assert.Equal(codes.Levels![0], first[0, 0].item<float>());
+            Assert.Equal(codes.Levels![codes.Codes![7 * d + 1]], first[1, 1].item<float>());
+        }
+    }
+
+    [TorchFact]
     public void BFloat16Mixed_Trains_KeepsFloat32Masters_AndExportsOnnxMatchingTheirForward()
     {
         var (train, _) = Pixels(96, 3);
