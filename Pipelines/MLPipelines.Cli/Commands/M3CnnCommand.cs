@@ -33,7 +33,7 @@ internal sealed class M3CnnCommand : ICommand
                            pooling, dropout 0.2), 112 px for stanford-cars (64 px otherwise), 40 epochs, AdamW lr 0.002,
                            weight decay 0.05, batch 64, warm-up (2 epochs) + cosine, label smoothing 0.1, augment
                            trivial (random resized crop 0.25-1, flips for stanford-cars, TrivialAugment), MixUp 0.2 or
-                           CutMix 1.0 on every batch; about 2 hours for stanford-cars on 2 cores (docs/transfer.md)
+                           CutMix 1.0 on every batch; about 40 min for stanford-cars on 2 cores (docs/milestones-2-3.md)
           --recipe course  the course's three experiments at 64 px, 40 epochs, AdamW lr 0.002, weight decay 0.01,
                            batch 32, cosine, dropout 0.5, chosen by --preset (default bn4-dropout-augmented):
                            plain3 = 3 conv blocks 32-64-128; bn4-dropout = 4 blocks 32-64-128-256 with BatchNorm and
