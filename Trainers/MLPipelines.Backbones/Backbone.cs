@@ -178,9 +178,11 @@ public static class Backbone
 
         var flatten = new OnnxNodeProto { OpType = "Flatten", Name = Fresh("backbone_flatten") };
         flatten.Inputs.Add(feature);
-        flatten.Outputs.Add(outputName);
+        flatten.Outputs.Add(spec.MirrorAverage ? Fresh("backbone_features_both") : outputName);
         flatten.Attributes.Add(new OnnxAttributeProto { Name = "axis", Type = OnnxAttributeType.Int, I = 1 });
         g.Nodes.Add(flatten);
+        if (spec.MirrorAverage)
+            g.Nodes.AddRange(MeanOfHalves(spec, flatten.Outputs[0], outputName, g, Fresh));
         g.Outputs.Add(OnnxValueInfoProto.CreateTensor(outputName, OnnxElementType.Float, [-1, spec.EmbeddingSize]));
 
         // IR 3 expects every initializer to be listed as a graph input; IR 4 drops that rule and still allows opset 8.
@@ -216,12 +218,7 @@ public static class Backbone
         var n = spec.Normalization;
         long s = spec.ImageSize;
         var steps = new List<(string Op, List<string> Inputs, OnnxAttributeProto? Attr)>();
-        string Const(string prefix, OnnxTensorProto tensor)
-        {
-            tensor.Name = fresh(prefix);
-            g.Initializers.Add(tensor);
-            return tensor.Name;
-        }
+        string Const(string prefix, OnnxTensorProto tensor) => AddConstant(g, fresh, prefix, tensor);
 
         // [N, 3*S*S] → [N, 3, S, S]; 0 copies the batch dimension.
         steps.Add(("Reshape", [Const("backbone_pixel_shape", OnnxTensorProto.FromLongs("", [0, 3, s, s], 4))], null));
@@ -248,17 +245,64 @@ public static class Backbone
         for (int i = 0; i < steps.Count; i++)
         {
             var (op, extra, attr) = steps[i];
-            string output = i == steps.Count - 1 ? spec.InputName : fresh("backbone_" + op.ToLowerInvariant());
-            var node = new OnnxNodeProto { OpType = op, Name = fresh("backbone_pre_" + op.ToLowerInvariant()) };
-            node.Inputs.Add(current);
-            node.Inputs.AddRange(extra);
-            node.Outputs.Add(output);
-            if (attr is not null) node.Attributes.Add(attr);
-            nodes.Add(node);
+            bool last = i == steps.Count - 1;
+            string output = last && !(i == 0 && spec.MirrorAverage) ? spec.InputName : fresh("backbone_" + op.ToLowerInvariant());
+            nodes.Add(Node(op, [current, .. extra], output, fresh("backbone_pre_" + op.ToLowerInvariant()), attr));
             current = output;
+            if (i == 0 && spec.MirrorAverage)
+            {
+                // [N, 3, S, S] → [2N, 3, S, S]: the images, then their mirrors (columns in reverse order), before the
+                // normalisation, so a mirror is normalised exactly as the mirrored photo would be.
+                var reversed = new long[s];
+                for (int c = 0; c < s; c++) reversed[c] = s - 1 - c;
+                string mirrored = fresh("backbone_mirrored");
+                nodes.Add(Node("Gather", [current, Const("backbone_mirror_columns", OnnxTensorProto.FromLongs("", reversed, s))], mirrored,
+                    fresh("backbone_mirror"), IntAttribute("axis", 3)));
+                string both = last ? spec.InputName : fresh("backbone_with_mirrors");
+                nodes.Add(Node("Concat", [current, mirrored], both, fresh("backbone_mirror_concat"), IntAttribute("axis", 0)));
+                current = both;
+            }
         }
         return nodes;
     }
+
+    /// <summary>
+    /// [2N, E] features of the images then of their mirrors (<see cref="BackboneSpec.MirrorAverage"/>) → [N, E] means:
+    /// Reshape to [2, N, E], Gather each half, Add, Mul 0.5 (operators every opset from 7 has, unlike Slice with steps or
+    /// ReduceMean with axes as an input).
+    /// </summary>
+    private static List<OnnxNodeProto> MeanOfHalves(BackboneSpec spec, string both, string output, OnnxGraphProto g, Func<string, string> fresh)
+    {
+        string Const(string prefix, OnnxTensorProto tensor) => AddConstant(g, fresh, prefix, tensor);
+
+        string halves = fresh("backbone_mirror_halves"), first = fresh("backbone_as_given"), second = fresh("backbone_as_mirrored"), sum = fresh("backbone_mirror_sum");
+        return
+        [
+            Node("Reshape", [both, Const("backbone_halves_shape", OnnxTensorProto.FromLongs("", [2, -1, spec.EmbeddingSize], 3))], halves, fresh("backbone_mirror_reshape")),
+            Node("Gather", [halves, Const("backbone_half_0", OnnxTensorProto.FromLongs("", [0L]))], first, fresh("backbone_first_half"), IntAttribute("axis", 0)),
+            Node("Gather", [halves, Const("backbone_half_1", OnnxTensorProto.FromLongs("", [1L]))], second, fresh("backbone_second_half"), IntAttribute("axis", 0)),
+            Node("Add", [first, second], sum, fresh("backbone_mirror_add")),
+            Node("Mul", [sum, Const("backbone_half", OnnxTensorProto.FromFloats("", [0.5f]))], output, fresh("backbone_mirror_mean")),
+        ];
+    }
+
+    private static string AddConstant(OnnxGraphProto g, Func<string, string> fresh, string prefix, OnnxTensorProto tensor)
+    {
+        tensor.Name = fresh(prefix);
+        g.Initializers.Add(tensor);
+        return tensor.Name;
+    }
+
+    private static OnnxNodeProto Node(string op, IEnumerable<string> inputs, string output, string name, OnnxAttributeProto? attribute = null)
+    {
+        var node = new OnnxNodeProto { OpType = op, Name = name };
+        node.Inputs.AddRange(inputs);
+        node.Outputs.Add(output);
+        if (attribute is not null) node.Attributes.Add(attribute);
+        return node;
+    }
+
+    private static OnnxAttributeProto IntAttribute(string name, long value) => new() { Name = name, Type = OnnxAttributeType.Int, I = value };
 
     /// <summary>Removes nodes, initializers, initializer inputs and value infos that <paramref name="targets"/> do not depend on.</summary>
     private static void Prune(OnnxGraphProto g, IEnumerable<string> targets)

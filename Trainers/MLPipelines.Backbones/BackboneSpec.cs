@@ -131,6 +131,13 @@ public sealed record BackboneSpec
     /// <summary>How ML.NET's ResizeImages fits non-square images. Default <see cref="ImageResizingEstimator.ResizingKind.IsoCrop"/> (scale the shorter side, centre crop).</summary>
     public ImageResizingEstimator.ResizingKind Resizing { get; init; } = ImageResizingEstimator.ResizingKind.IsoCrop;
 
+    /// <summary>
+    /// Whether the embedding of an image is the mean of the embeddings of the image and of its horizontal mirror (the
+    /// compiled graph runs the network on both; twice the inference cost). The retrieval counterpart of a classifier's
+    /// test-time mirroring. Default false.
+    /// </summary>
+    public bool MirrorAverage { get; init; }
+
     /// <summary>Length of the flat pixel vector the compiled graph takes: 3 × ImageSize × ImageSize.</summary>
     public int PixelCount => 3 * ImageSize * ImageSize;
 

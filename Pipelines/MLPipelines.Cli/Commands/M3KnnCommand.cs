@@ -13,11 +13,11 @@ internal sealed class M3KnnCommand : ICommand
 
     public string Summary => "Milestone 3: KNN on backbone embeddings (ResNet-18, MobileNetV2, an .onnx, or an m3-transfer model.zip).";
 
-    public IReadOnlySet<string> Flags { get; } = new HashSet<string>();
+    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--tta", "--no-tta" };
 
     public string Usage => """
         mlpipelines m3-knn --data DIR [--dataset stanford-cars|sign-language-digits] [--backbone resnet18|mobilenetv2|FILE.onnx|MODEL.zip]
-                           [--recipe best|course] [--k 10] [--metric euclidean|cosine] [--weighting uniform|distance] [--seed 1]
+                           [--recipe best|course] [--k 10] [--metric euclidean|cosine] [--weighting uniform|distance] [--tta|--no-tta] [--seed 1]
                            [--validation-fraction 0.2] [--out DIR] [--test-data DIR] [--cache DIR] [--batch-size 32]
                            [--input NAME] [--output NAME] [--models DIR]
 
@@ -29,7 +29,9 @@ internal sealed class M3KnnCommand : ICommand
                        ../shared/models), FILE.onnx (--input/--output names, default input/output: a torchvision
                        export, ImageNet normalisation, 224 px), or MODEL.zip from m3-transfer (its network up to the
                        pooled features)
-          --recipe     best (default): --k 10 --metric cosine; course: --k 10 --metric euclidean (the course's KNN)
+          --recipe     best (default): --k 10 --metric cosine --tta; course: --k 10 --metric euclidean (the course's KNN)
+          --tta        each embedding (training images, queries, and inside model.zip) is the mean of the image's and its
+                       mirror image's (2x featurisation cost); --no-tta embeds the image as given
           --k, --metric  comma-separated lists run a grid into OUT/<metric>-k<K>/ and write results.md/results.csv
         Also reports retrieval quality (validation images as queries against the training images, cosine):
         Recall@1, Recall@5 and mAP, printed and in metrics.json (recall_at_1, recall_at_5, retrieval_map).
@@ -96,6 +98,8 @@ internal sealed class M3KnnCommand : ICommand
             "distance" => KnnWeighting.Distance,
             var w => throw new UsageException($"--weighting must be uniform or distance, got '{w}'."),
         };
+        bool tta = args.Flag("--tta"), noTta = args.Flag("--no-tta");
+        if (tta && noTta) throw new UsageException("--tta and --no-tta contradict each other.");
         var ks = args.IntList("--k");
         if (ks is not null && (ks.Length == 0 || ks.Any(k => k < 1))) throw new UsageException("--k values must be at least 1.");
         var knn = new KnnExperimentOptions
@@ -108,6 +112,7 @@ internal sealed class M3KnnCommand : ICommand
             K = ks?.Distinct().ToList(),
             Metrics = metrics,
             Weighting = weighting,
+            MirrorEmbeddings = tta ? true : noTta ? false : null,
             CacheDirectory = args.String("--cache"),
             BatchSize = args.Int("--batch-size", 32, 1, 1024),
         };

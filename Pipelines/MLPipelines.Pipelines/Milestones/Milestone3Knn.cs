@@ -52,6 +52,14 @@ public sealed class KnnExperimentOptions
     /// <summary>The K values of the retrieval Recall@K written beside the KNN accuracy. The default value is [1, 5].</summary>
     public IReadOnlyList<int> RecallAt { get; set; } = [1, 5];
 
+    /// <summary>
+    /// Whether each image's embedding is the mean of its own and its horizontal mirror's (<see cref="BackboneSpec.MirrorAverage"/>,
+    /// for the training images as for the queries and inside the saved model.zip; twice the featurisation cost); null for
+    /// the recipe's (best: true, the retrieval counterpart of m3-transfer's mirrored test-time augmentation; course: false).
+    /// The default value is null.
+    /// </summary>
+    public bool? MirrorEmbeddings { get; set; }
+
     /// <summary>Vote weighting. The default value is <see cref="KnnWeighting.Uniform"/>.</summary>
     public KnnWeighting Weighting { get; set; } = KnnWeighting.Uniform;
 
@@ -110,6 +118,15 @@ public static class Milestone3Knn
     /// <summary>k of <see cref="MilestoneRecipe.Course"/> (with the Euclidean metric): the course's KNN on fine-tuned embeddings used k = 10.</summary>
     public const int CourseK = 10;
 
+    /// <summary>Whether a run averages each embedding with its mirror's: <see cref="KnnExperimentOptions.MirrorEmbeddings"/> when set, else the recipe's (best: yes).</summary>
+    /// <param name="knn">The options.</param>
+    /// <returns>True to mirror-average.</returns>
+    public static bool ResolveMirror(KnnExperimentOptions knn)
+    {
+        ArgumentNullException.ThrowIfNull(knn);
+        return knn.MirrorEmbeddings ?? knn.Recipe == MilestoneRecipe.Best;
+    }
+
     /// <summary>The k values and metrics of a run: the options' when set, else <paramref name="knn"/>'s recipe's.</summary>
     /// <param name="knn">The options.</param>
     /// <returns>The grid.</returns>
@@ -154,8 +171,8 @@ public static class Milestone3Knn
         string? temporary = null;
         try
         {
-            var spec = ResolveBackbone(knn, run.OutputDirectory, log, out temporary);
-            log?.Report($"Backbone {spec.Name}: {spec.EmbeddingSize} features, {spec.ImageSize} px");
+            var spec = ResolveBackbone(knn, run.OutputDirectory, log, out temporary) with { MirrorAverage = ResolveMirror(knn) };
+            log?.Report($"Backbone {spec.Name}: {spec.EmbeddingSize} features, {spec.ImageSize} px{(spec.MirrorAverage ? ", each embedding averaged with its mirror image's" : "")}");
             var all = split.Train.Concat(split.Validation).Concat(data.TestItems ?? []).Select(i => i.Path).ToList();
             FeaturizationResult features;
             using (var featurizer = new BatchedFeaturizer(spec, new BatchedFeaturizerOptions
@@ -412,6 +429,7 @@ public static class Milestone3Knn
             ["k"] = k,
             ["metric"] = metric.ToString().ToLowerInvariant(),
             ["weighting"] = c.Knn.Weighting.ToString().ToLowerInvariant(),
+            ["mirror_embeddings"] = c.Spec.MirrorAverage,
             ["featurize_images_per_second"] = c.FeaturizeImagesPerSecond,
             ["featurize_cache_hits"] = features.CacheHits,
             ["knn_ms_per_image"] = knnMs,

@@ -66,6 +66,43 @@ public sealed class BackboneCompileTests(ITestOutputHelper output) : IDisposable
         AssertClose(expected.Floats!, got.Floats!, 1e-5, output, "NHWC");
     }
 
+    [Theory]
+    [InlineData("tiny-nchw")]
+    [InlineData("tiny-nhwc")]
+    [InlineData("mlnet-resnet18")] // opset 8, BGR minus a mean image: the mirror is taken before the normalisation
+    public void MirrorAverage_IsTheMeanOfTheEmbeddingsOfTheImagesAndOfTheirMirrors(string which)
+    {
+        var spec = which switch
+        {
+            "tiny-nchw" => BackboneSpec.ResNet50(WriteTinyModel(_dir.Path, "mirror.onnx", 32, size: 64)) with { EmbeddingSize = 32, ImageSize = 64 },
+            "tiny-nhwc" => BackboneSpec.DenseNet121(WriteTinyModel(_dir.Path, "mirror-nhwc.onnx", 16, nhwc: true, size: 64))
+                with { EmbeddingSize = 16, ImageSize = 64, Layout = BackboneLayout.Nhwc },
+            _ => BackboneSpec.ResNet18(),
+        };
+        const int n = 3;
+        int size = spec.ImageSize, d = spec.PixelCount;
+        float[] pixels = RandomPixels(n, size, seed: 11);
+        var mirroredPixels = new float[pixels.Length];
+        for (int i = 0; i < n * 3 * size; i++) // every row of every plane, columns reversed
+            for (int x = 0; x < size; x++)
+                mirroredPixels[(i * size) + x] = pixels[(i * size) + size - 1 - x];
+
+        float[] Embed(CompiledBackbone model, float[] input)
+        {
+            var r = OrtRunner.Run(model.ToArray(), (model.InputName, input, [n, d]))[model.OutputName];
+            Assert.Equal([n, spec.EmbeddingSize], r.Shape);
+            return r.Floats!;
+        }
+
+        var plain = Backbone.CompileModel(spec);
+        float[] asGiven = Embed(plain, pixels), ofMirrors = Embed(plain, mirroredPixels);
+        float[] got = Embed(Backbone.CompileModel(spec with { MirrorAverage = true }), pixels);
+        var expected = asGiven.Zip(ofMirrors, (a, b) => 0.5f * (a + b)).ToArray();
+        AssertClose(expected, got, 1e-5, output, which + " mirror mean");
+        // The network is not mirror-symmetric, so the mean differs from the plain embedding (the check can fail).
+        Assert.True(asGiven.Zip(got, (a, b) => Math.Abs(a - b)).Max() > 1e-4 * asGiven.Max(Math.Abs), "the mirror made no difference");
+    }
+
     [Fact]
     public void Compile_ReportsMismatchedNamesAndSizes()
     {

@@ -289,6 +289,7 @@ public sealed class M3KnnFineTunedTests
         // The best recipe's cosine head: the cut is at the L2-normalised embedding, and retrieval metrics are written.
         var knnMetrics = MetricsJson.Read(dir.Combine("knn", "metrics.json"));
         Assert.Equal("cosine", (string)MetricsJson.Read(Path.Combine(transferRun, "metrics.json")).Extra["head"]!);
+        Assert.True((bool)knnMetrics.Extra["mirror_embeddings"]!); // the best recipe averages each embedding with its mirror's
         Assert.NotNull(result.Retrieval);
         Assert.Equal((double)knnMetrics.Extra["recall_at_1"]!, result.Retrieval!.RecallAt[1], 12);
         Assert.InRange((double)knnMetrics.Extra["retrieval_map"]!, 0, 1);

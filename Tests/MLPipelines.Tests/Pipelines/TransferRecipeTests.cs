@@ -76,5 +76,9 @@ public sealed class TransferRecipeTests
         var explicitGrid = Milestone3Knn.ResolveGrid(new KnnExperimentOptions { K = [3, 5], Metrics = [KnnMetric.Euclidean] });
         Assert.Equal([3, 5], explicitGrid.K);
         Assert.Equal([KnnMetric.Euclidean], explicitGrid.Metrics);
+        Assert.True(Milestone3Knn.ResolveMirror(new KnnExperimentOptions()));
+        Assert.False(Milestone3Knn.ResolveMirror(new KnnExperimentOptions { Recipe = MilestoneRecipe.Course }));
+        Assert.False(Milestone3Knn.ResolveMirror(new KnnExperimentOptions { MirrorEmbeddings = false }));
+        Assert.True(Milestone3Knn.ResolveMirror(new KnnExperimentOptions { Recipe = MilestoneRecipe.Course, MirrorEmbeddings = true }));
     }
 }
