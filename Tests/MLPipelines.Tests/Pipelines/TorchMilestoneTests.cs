@@ -130,7 +130,7 @@ public sealed class TorchMilestoneTests : IDisposable
         var dataRoot = Data(["x", "y", "z"], perClass: 10, size: 16);
         var outDir = Path.Combine(_root, "cnn-best");
         var experiment = Milestone3Cnn.DefaultExperiment(SignLanguageDigits.FolderName, MilestoneRecipe.Best);
-        Assert.Equal(64, experiment.ImageSize); // 112 px is for Stanford Cars only
+        Assert.Equal(64, experiment.ImageSize);
         Assert.Equal(Milestone3CnnOptions.BestImageSize, Milestone3Cnn.DefaultExperiment(StanfordCars.FolderName, MilestoneRecipe.Best).ImageSize);
         experiment.DataRoot = dataRoot;
         experiment.ImageSize = 16;

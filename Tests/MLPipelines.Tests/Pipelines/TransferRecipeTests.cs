@@ -65,6 +65,20 @@ public sealed class TransferRecipeTests
     }
 
     [Fact]
+    public void Cnn_best_recipe_is_the_course_network_for_stanford_cars_and_the_small_resnet_elsewhere()
+    {
+        var cars = Milestone3CnnOptions.For(MilestoneRecipe.Best, MLPipelines.Data.StanfordCars.FolderName);
+        Assert.Equal(ObjectDump.Of(Milestone3CnnOptions.For(MilestoneRecipe.Course)), ObjectDump.Of(cars));
+        Assert.Equal("bn4-dropout-augmented", cars.Preset);
+        var signs = Milestone3CnnOptions.For(MilestoneRecipe.Best, MLPipelines.Data.SignLanguageDigits.FolderName);
+        Assert.Equal(ObjectDump.Of(Milestone3CnnOptions.SmallResNetRecipe()), ObjectDump.Of(signs));
+        Assert.Equal("small-resnet", signs.Preset);
+        Assert.Equal(0.2, signs.MixupAlpha);
+        Assert.Equal(64, Milestone3Cnn.DefaultExperiment(MLPipelines.Data.StanfordCars.FolderName, MilestoneRecipe.Best).ImageSize);
+        Assert.NotSame(Milestone3CnnOptions.For(MilestoneRecipe.Best), Milestone3CnnOptions.For(MilestoneRecipe.Best)); // a fresh copy per caller
+    }
+
+    [Fact]
     public void Knn_recipes_resolve_k_and_metric_and_explicit_values_win()
     {
         var best = Milestone3Knn.ResolveGrid(new KnnExperimentOptions());
