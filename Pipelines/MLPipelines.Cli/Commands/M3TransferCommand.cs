@@ -21,8 +21,9 @@ internal sealed class M3TransferCommand : ICommand
                                 [--epochs N] [--batch-size 32] [--lr LR] [--schedule step|cosine|warmup-cosine]
                                 [--step-size 7] [--warmup 2] [--head-lr-multiplier M] [--label-smoothing E]
                                 [--head linear|cosine] [--margin 0.2] [--scale 16] [--tta|--no-tta] [--dropout P]
-                                [--unfreeze 3,5,7,9,11] [--threads N] [--no-augment] [--precision fp32|bf16] [--channels-last|--no-channels-last]
-                                [--validation-fraction 0.2] [--seed 1] [--out DIR] [--test-data DIR]
+                                [--unfreeze 3,5,7,9,11] [--threads N] [--no-augment] [--crop-scale 0.8] [--mixup ALPHA]
+                                [--cutmix ALPHA] [--precision fp32|bf16] [--channels-last|--no-channels-last]
+                                [--patience N] [--validation-fraction 0.2] [--seed 1] [--out DIR] [--test-data DIR]
 
         Fine-tunes a pretrained backbone with a new head inside an ML.NET chain (images -> RGB pixels / 255 ->
         network exported to ONNX) on a stratified split, and writes to --out (default runs/m3): model.zip,
@@ -51,6 +52,12 @@ internal sealed class M3TransferCommand : ICommand
                            on CPUs with AVX512_BF16; best's default); fp32 (course's); the saved model is float32 either way
           --channels-last  train with NHWC images and convolution weights (oneDNN's preferred layout; best's default);
                            --no-channels-last keeps NCHW
+          --crop-scale     the smallest area fraction of the random resized training crops (default 0.8: 80-100 %)
+          --mixup/--cutmix alpha of the Beta distribution of MixUp / CutMix on the training batches (0 = off, the
+                           default; both on: one per batch); a cosine head's margin applies to both mixed targets
+          --patience N     hold out a stratified 10 % of the training split, report its accuracy per epoch, stop after N
+                           epochs without improvement and keep the best epoch (a large N never stops): for choosing
+                           settings without looking at the validation split, which is still scored at the end
         """;
 
     /// <summary>What an m3-transfer invocation runs.</summary>
@@ -130,6 +137,10 @@ internal sealed class M3TransferCommand : ICommand
             Threads = args.Int("--threads", 0, 0),
             Precision = OptionValidators.NullablePrecision(args),
             ChannelsLast = channelsLast ? true : noChannelsLast ? false : null,
+            MinCropScale = args.NullableDouble("--crop-scale", v => v is > 0 and <= 1, "in (0, 1]"),
+            MixupAlpha = args.NullableNonNegative("--mixup"),
+            CutmixAlpha = args.NullableNonNegative("--cutmix"),
+            EarlyStoppingPatience = args.Int("--patience", 0, 0),
         };
         try
         {

@@ -33,13 +33,15 @@ public enum TransferHead
 /// <param name="LabelSmoothing">Label smoothing of the training loss.</param>
 /// <param name="TestTimeHorizontalFlip">Mirror-image test-time augmentation compiled into the model.</param>
 /// <param name="Dropout">Dropout before the head.</param>
-/// <param name="Augment">Random resized crop 0.8-1 and horizontal flips on the training batches.</param>
+/// <param name="Augment">Random resized crops (area <paramref name="MinCropScale"/> to 1) and horizontal flips on the training batches.</param>
 /// <param name="CosineHead">The cosine head's settings, or null for a linear head.</param>
 /// <param name="Precision">Arithmetic of the training passes (the saved model is float32 either way).</param>
 /// <param name="ChannelsLast">Channels-last (NHWC) images and convolution weights in training.</param>
+/// <param name="MinCropScale">The smallest area fraction of the random resized crops (with <paramref name="Augment"/>).</param>
+/// <param name="Mixing">MixUp/CutMix of the training batches, or null for none.</param>
 public sealed record TransferSettings(TransferStrategy Strategy, int Epochs, int BatchSize, double LearningRate, TorchLearningRateSchedule Schedule,
     double HeadLearningRateMultiplier, double LabelSmoothing, bool TestTimeHorizontalFlip, double Dropout, bool Augment, CosineHead? CosineHead,
-    TorchPrecision Precision, bool ChannelsLast);
+    TorchPrecision Precision, bool ChannelsLast, double MinCropScale = Milestone3Transfer.DefaultMinCropScale, MixUpCutMix? Mixing = null);
 
 /// <summary>
 /// Options of <see cref="Milestone3Transfer"/>: a <see cref="Recipe"/> and overrides of it. Every setting left null takes
@@ -99,8 +101,29 @@ public sealed class TransferOptions
     /// <summary>Dropout before the head; null: 0.5 for fine-tuning and progressive unfreezing, 0 for a frozen backbone. The default value is null.</summary>
     public double? Dropout { get; set; }
 
-    /// <summary>Augment the training batches (random resized crop 0.8-1 and horizontal flips); null: on unless frozen. The default value is null.</summary>
+    /// <summary>Augment the training batches (random resized crops and horizontal flips); null: on unless frozen. The default value is null.</summary>
     public bool? Augment { get; set; }
+
+    /// <summary>
+    /// The smallest area fraction, in (0, 1], of the random resized crops when augmenting; null for the recipe's
+    /// (<see cref="Milestone3Transfer.DefaultMinCropScale"/> in both). The default value is null.
+    /// </summary>
+    public double? MinCropScale { get; set; }
+
+    /// <summary>α of MixUp's Beta(α, α) on the training batches (0 = off); null for the recipe's (0 in both). The default value is null.</summary>
+    public double? MixupAlpha { get; set; }
+
+    /// <summary>α of CutMix's Beta(α, α) on the training batches (0 = off); with MixUp as well, one of the two per batch; null for the recipe's (0 in both). The default value is null.</summary>
+    public double? CutmixAlpha { get; set; }
+
+    /// <summary>
+    /// Early-stopping patience in epochs; 0 trains every epoch and records the validation split per epoch. When positive,
+    /// the trainer holds out a stratified <see cref="TorchClassifierTraining.DefaultEarlyStoppingHoldout"/> of the
+    /// training split, records its accuracy per epoch, stops after this many epochs without improvement and keeps the
+    /// best epoch's weights: a way to choose settings without looking at the reported split (a large value never
+    /// stops). The default value is 0.
+    /// </summary>
+    public int EarlyStoppingPatience { get; set; }
 
     /// <summary>The head; null for the recipe's. The default value is null.</summary>
     public TransferHead? Head { get; set; }
@@ -164,6 +187,11 @@ public sealed class TransferOptions
             cosine.Scale = Scale ?? cosine.Scale;
             cosine.Validate();
         }
+        double mixup = MixupAlpha ?? recipe.Mixing?.MixupAlpha ?? 0, cutmix = CutmixAlpha ?? recipe.Mixing?.CutmixAlpha ?? 0;
+        if (!(mixup >= 0) || double.IsInfinity(mixup)) throw new ArgumentException($"MixupAlpha must be non-negative and finite, got {mixup}.", nameof(MixupAlpha));
+        if (!(cutmix >= 0) || double.IsInfinity(cutmix)) throw new ArgumentException($"CutmixAlpha must be non-negative and finite, got {cutmix}.", nameof(CutmixAlpha));
+        var mixing = MixupAlpha is null && CutmixAlpha is null ? recipe.Mixing
+            : mixup > 0 || cutmix > 0 ? new MixUpCutMix(mixup, cutmix) : null;
         var settings = new TransferSettings(
             strategy,
             Epochs ?? recipe.Epochs,
@@ -177,10 +205,14 @@ public sealed class TransferOptions
             Augment ?? (!frozen && recipe.Augment),
             cosine,
             Precision ?? recipe.Precision,
-            ChannelsLast ?? recipe.ChannelsLast);
+            ChannelsLast ?? recipe.ChannelsLast,
+            MinCropScale ?? recipe.MinCropScale,
+            mixing);
         if (settings.Epochs < 1) throw new ArgumentException($"Epochs must be positive, got {settings.Epochs}.", nameof(Epochs));
         if (settings.BatchSize < 2) throw new ArgumentException($"BatchSize must be at least 2, got {settings.BatchSize}.", nameof(BatchSize));
         if (!(settings.Dropout >= 0 && settings.Dropout < 1)) throw new ArgumentException($"Dropout must be in [0, 1), got {settings.Dropout}.", nameof(Dropout));
+        if (!(settings.MinCropScale > 0 && settings.MinCropScale <= 1)) throw new ArgumentException($"MinCropScale must be in (0, 1], got {settings.MinCropScale}.", nameof(MinCropScale));
+        if (EarlyStoppingPatience < 0) throw new ArgumentException($"EarlyStoppingPatience must be non-negative, got {EarlyStoppingPatience}.", nameof(EarlyStoppingPatience));
         return settings;
     }
 }
@@ -203,6 +235,9 @@ public static class Milestone3Transfer
 
     /// <summary>Warm-up epochs of <see cref="BestRecipe"/>'s warm-up + cosine schedule.</summary>
     public const int BestWarmupEpochs = 2;
+
+    /// <summary>The smallest area fraction of the random resized crops of both recipes (crops of 80-100 % of the image).</summary>
+    public const double DefaultMinCropScale = 0.8;
 
     /// <summary>The last epoch's learning rate of a warm-up + cosine schedule, as a fraction of the initial one (so that the last epoch still trains).</summary>
     public const double WarmupCosineMinFactor = 0.01;
@@ -267,7 +302,10 @@ public static class Milestone3Transfer
             Precision = settings.Precision,
             ChannelsLast = settings.ChannelsLast,
             Device = "cpu",
-            Augmentation = augment ? [new RandomResizedCrop(0.8, 1.0), new HorizontalFlip()] : [],
+            Augmentation = augment ? [new RandomResizedCrop(settings.MinCropScale, 1.0), new HorizontalFlip()] : [],
+            Mixing = settings.Mixing,
+            EarlyStoppingPatience = transfer.EarlyStoppingPatience,
+            ValidationFraction = transfer.EarlyStoppingPatience > 0 ? TorchClassifierTraining.DefaultEarlyStoppingHoldout : 0,
             Transfer = new TorchTransferOptions
             {
                 Strategy = settings.Strategy,
@@ -286,6 +324,9 @@ public static class Milestone3Transfer
             ["weights"] = weights ?? "none",
             ["dropout"] = dropout,
             ["augment"] = augment,
+            ["min_crop_scale"] = settings.MinCropScale,
+            ["mixing"] = settings.Mixing?.ToString() ?? "none",
+            ["early_stopping_patience"] = transfer.EarlyStoppingPatience,
             ["learning_rate"] = settings.LearningRate,
             ["head_lr_multiplier"] = settings.HeadLearningRateMultiplier,
             ["label_smoothing"] = settings.LabelSmoothing,
@@ -304,10 +345,15 @@ public static class Milestone3Transfer
         {
             int k = binary ? 2 : classNames.Count;
             nn.Module<Tensor, Tensor> Factory() => CreateBackbone(backboneName, weights, k, dropout, log, cosine);
-            TorchModel model = binary
-                ? new TorchBinaryTrainer(Factory, options).Fit(train, validation)
-                : new TorchMulticlassTrainer(Factory, options).Fit(train, validation);
-            return new TrainedClassifier(model, model.History.Epochs, null, model.TrainSeconds, model.ImagesPerSecond) { Details = details };
+            TorchTrainerBase trainer = binary ? new TorchBinaryTrainer(Factory, options) : new TorchMulticlassTrainer(Factory, options);
+            bool stopsEarly = options.EarlyStoppingPatience > 0; // per-epoch figures then come from a hold-out of the training split
+            TorchModel model = stopsEarly ? trainer.Fit(train) : trainer.Fit(train, validation);
+            if (stopsEarly)
+            {
+                details["early_stopping_holdout"] = options.ValidationFraction;
+                details["stopped_early"] = model.History.StoppedEarly;
+            }
+            return new TrainedClassifier(model, model.History.Epochs, stopsEarly ? model.History.BestEpoch : null, model.TrainSeconds, model.ImagesPerSecond) { Details = details };
         }, log);
     }
 

@@ -234,6 +234,33 @@ public sealed class SimilarTests
 public sealed class M3KnnFineTunedTests
 {
     [MLPipelines.Tests.Torch.TorchFact]
+    public void M3Transfer_with_crops_cutmix_and_a_holdout_records_them_and_keeps_the_best_epoch()
+    {
+        using var dir = new TempDir();
+        string data = SyntheticImages.Write(dir.Combine("data"), M3KnnFixture.Classes, perClass: 10, seed: 4);
+        string run = dir.Combine("transfer");
+        var epochs = new List<EpochRecord>();
+        Milestone3Transfer.Run(
+            new ExperimentOptions { DatasetFolder = data, ImageSize = 32, Seed = 1, OutputDirectory = run },
+            new TransferOptions
+            {
+                Backbone = "resnet18", Weights = "none", Epochs = 3, BatchSize = 8, Threads = 2, TestTimeHorizontalFlip = false,
+                MinCropScale = 0.3, CutmixAlpha = 1.0, EarlyStoppingPatience = 100,
+                Progress = new SyncProgress<EpochRecord>(epochs.Add),
+            });
+        var metrics = MetricsJson.Read(Path.Combine(run, "metrics.json"));
+        Assert.Equal(0.3, (double)metrics.Extra["min_crop_scale"]!);
+        Assert.Contains("cutmix 1", (string)metrics.Extra["mixing"]!, StringComparison.Ordinal);
+        Assert.Equal(0.1, (double)metrics.Extra["early_stopping_holdout"]!);
+        Assert.Equal(3, epochs.Count); // patience 100 never stops
+        // Per-epoch figures come from the hold-out, and the kept epoch is the one with its lowest loss (earliest on ties).
+        Assert.All(epochs, e => Assert.NotNull(e.ValidationLoss));
+        double bestLoss = epochs.Min(e => e.ValidationLoss!.Value);
+        int expected = epochs.First(e => e.ValidationLoss == bestLoss).Epoch;
+        Assert.Equal(expected, (int)metrics.Extra["best_epoch"]!);
+    }
+
+    [MLPipelines.Tests.Torch.TorchFact]
     public void M3Knn_on_an_m3_transfer_zip_uses_the_network_up_to_its_pooled_features()
     {
         using var dir = new TempDir();

@@ -65,6 +65,30 @@ public sealed class TransferRecipeTests
     }
 
     [Fact]
+    public void Crops_mixing_and_the_holdout_resolve_from_the_recipe_and_explicit_values_win()
+    {
+        foreach (var recipe in new[] { MilestoneRecipe.Best, MilestoneRecipe.Course })
+        {
+            var s = new TransferOptions { Recipe = recipe }.Resolve();
+            Assert.Equal(Milestone3Transfer.DefaultMinCropScale, s.MinCropScale);
+            Assert.Equal(0.8, s.MinCropScale);
+            Assert.Null(s.Mixing);
+        }
+        var o = new TransferOptions { MinCropScale = 0.25, CutmixAlpha = 1.0 }.Resolve();
+        Assert.Equal(0.25, o.MinCropScale);
+        Assert.Equal(1.0, o.Mixing!.CutmixAlpha);
+        Assert.Equal(0, o.Mixing.MixupAlpha);
+        var both = new TransferOptions { MixupAlpha = 0.2, CutmixAlpha = 1.0 }.Resolve().Mixing!;
+        Assert.Equal((0.2, 1.0), (both.MixupAlpha, both.CutmixAlpha));
+        Assert.Null(new TransferOptions { MixupAlpha = 0, CutmixAlpha = 0 }.Resolve().Mixing);
+        Assert.Equal("MinCropScale", Assert.Throws<ArgumentException>(() => new TransferOptions { MinCropScale = 0 }.Resolve()).ParamName);
+        Assert.Equal("MinCropScale", Assert.Throws<ArgumentException>(() => new TransferOptions { MinCropScale = 1.5 }.Resolve()).ParamName);
+        Assert.Equal("CutmixAlpha", Assert.Throws<ArgumentException>(() => new TransferOptions { CutmixAlpha = -1 }.Resolve()).ParamName);
+        Assert.Equal("MixupAlpha", Assert.Throws<ArgumentException>(() => new TransferOptions { MixupAlpha = double.PositiveInfinity }.Resolve()).ParamName);
+        Assert.Equal("EarlyStoppingPatience", Assert.Throws<ArgumentException>(() => new TransferOptions { EarlyStoppingPatience = -1 }.Resolve()).ParamName);
+    }
+
+    [Fact]
     public void Cnn_best_recipe_is_the_course_network_for_stanford_cars_and_the_small_resnet_elsewhere()
     {
         var cars = Milestone3CnnOptions.For(MilestoneRecipe.Best, MLPipelines.Data.StanfordCars.FolderName);

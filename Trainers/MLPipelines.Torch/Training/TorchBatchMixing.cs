@@ -21,14 +21,34 @@ public sealed record MixedBatch(Tensor Images, Tensor Labels, Tensor PartnerLabe
     /// </summary>
     /// <param name="logits">Logits [B, K].</param>
     /// <param name="labelSmoothing">Label smoothing in [0, 1).</param>
-    public Tensor Loss(Tensor logits, double labelSmoothing)
+    /// <param name="targetLogits">
+    /// The logits each cross-entropy term sees for its targets, e.g. a cosine head's margin subtracted from the target
+    /// class (<c>(logits, labels) =&gt; logits'</c>); null uses <paramref name="logits"/> for both terms.
+    /// </param>
+    public Tensor Loss(Tensor logits, double labelSmoothing, Func<Tensor, Tensor, Tensor>? targetLogits = null)
     {
         ArgumentNullException.ThrowIfNull(logits);
-        using var own = nn.functional.cross_entropy(logits, Labels, label_smoothing: labelSmoothing);
+        using var own = CrossEntropy(logits, Labels, labelSmoothing, targetLogits);
         if (Lambda >= 1)
             return own.alias();
-        using var partner = nn.functional.cross_entropy(logits, PartnerLabels, label_smoothing: labelSmoothing);
+        using var partner = CrossEntropy(logits, PartnerLabels, labelSmoothing, targetLogits);
         return own * Lambda + partner * (1 - Lambda);
+    }
+
+    private static Tensor CrossEntropy(Tensor logits, Tensor labels, double labelSmoothing, Func<Tensor, Tensor, Tensor>? targetLogits)
+    {
+        if (targetLogits is null)
+            return nn.functional.cross_entropy(logits, labels, label_smoothing: labelSmoothing);
+        var adjusted = targetLogits(logits, labels);
+        try
+        {
+            return nn.functional.cross_entropy(adjusted, labels, label_smoothing: labelSmoothing);
+        }
+        finally
+        {
+            if (!ReferenceEquals(adjusted, logits)) // the function may hand back its input
+                adjusted.Dispose();
+        }
     }
 
     /// <summary>The soft labels [B, K]: λ onehot(y) + (1 - λ) onehot(y_partner), then smoothed: (1 - ε) t + ε / K.</summary>

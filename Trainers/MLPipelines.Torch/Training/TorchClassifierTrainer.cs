@@ -317,7 +317,7 @@ public sealed class TorchClassifierTrainer
                 CheckLogits(logits, count, maxLabel, classCount);
             var loss = mixed is null
                 ? nn.functional.cross_entropy(LossLogits(module, logits, yb), yb, label_smoothing: o.LabelSmoothing)
-                : mixed.Loss(logits, o.LabelSmoothing);
+                : mixed.Loss(logits, o.LabelSmoothing, (l, y) => LossLogits(module, l, y));
             loss.backward();
             shadow?.PushGradients();
             optimizer.step();

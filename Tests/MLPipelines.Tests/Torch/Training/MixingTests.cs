@@ -83,6 +83,31 @@ public sealed class MixingTests
     }
 
     [TorchFact]
+    public void MixedLoss_WithACosineMargin_AppliesTheMarginToEachTermsOwnTarget()
+    {
+        torch.random.manual_seed(4);
+        using var logits = torch.randn([6, 5]) * 8;
+        using var y = torch.tensor(new long[] { 0, 4, 2, 2, 1, 3 });
+        using var images = torch.rand([6, 1, 4, 4]);
+        using var g = new Generator(5);
+        var mixed = new MixUpCutMix(0.4, 0).Apply(images, y, g);
+        Assert.InRange(mixed.Lambda, 0.01, 0.99); // both terms count
+        var head = new MLPipelines.Torch.Transfer.CosineHead { Scale = 8, Margin = 0.3 };
+        using var loss = mixed.Loss(logits, 0.1, head.WithMargin);
+        // Reference: lambda CE(s(cos - m onehot(y)), y) + (1 - lambda) CE(s(cos - m onehot(y')), y'), written out.
+        using var own = torch.nn.functional.cross_entropy(logits - torch.nn.functional.one_hot(y, 5).to(ScalarType.Float32) * (8 * 0.3), y, label_smoothing: 0.1);
+        using var partner = torch.nn.functional.cross_entropy(logits - torch.nn.functional.one_hot(mixed.PartnerLabels, 5).to(ScalarType.Float32) * (8 * 0.3), mixed.PartnerLabels, label_smoothing: 0.1);
+        double reference = mixed.Lambda * own.item<float>() + (1 - mixed.Lambda) * partner.item<float>();
+        Assert.Equal(reference, loss.item<float>(), 4);
+        using var plain = mixed.Loss(logits, 0.1);
+        Assert.True(loss.item<float>() > plain.item<float>() + 0.1, "the margin must raise the loss");
+        // A function that hands back its input leaves the logits usable (not disposed).
+        using var same = mixed.Loss(logits, 0.1, (l, _) => l);
+        Assert.Equal(plain.item<float>(), same.item<float>(), 6);
+        Assert.Equal(6, logits.shape[0]);
+    }
+
+    [TorchFact]
     public void Mixing_And_TrivialAugment_AreReproducibleFromTheSeed()
     {
         using var x = torch.rand([16, 3, 12, 12], generator: new Generator(2));
