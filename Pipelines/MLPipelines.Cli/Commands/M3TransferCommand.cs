@@ -30,7 +30,7 @@ internal sealed class M3TransferCommand : ICommand
         metrics.json, loss-curve.png, accuracy-curve.png, confusion-matrix.png, predictions.csv.
           --data DIR       the dataset folder: Stanford Cars' CSV layout (anno_train.csv, names.csv, cars_train/) or
                            one sub-folder per class
-          --recipe         best (default): finetune, --lr 0.0001, --head-lr-multiplier 10, warm-up (2 epochs) + cosine,
+          --recipe         best (default): finetune, --lr 0.0003, --head-lr-multiplier 10, warm-up (2 epochs) + cosine,
                            15 epochs, --label-smoothing 0.1, cosine head (margin 0.2, scale 16), --tta,
                            --precision bf16, --channels-last;
                            course: the course's frozen backbone, Adam 0.001, StepLR(7, 0.1), 10 epochs, linear head.
@@ -41,7 +41,7 @@ internal sealed class M3TransferCommand : ICommand
                            progressive: head first, then layer4, layer3, ... at the --unfreeze epochs
           --schedule       step: StepLR(--step-size, gamma 0.1) (the course's); cosine: cosine annealing over --epochs;
                            warmup-cosine: --warmup epochs of linear warm-up, then cosine to 1 % of --lr
-          --head-lr-multiplier  the new head's learning rate = --lr times this (e.g. 10 with --lr 0.0001)
+          --head-lr-multiplier  the new head's learning rate = --lr times this (e.g. 10 with --lr 0.0003)
           --label-smoothing     label smoothing of the training loss, in [0, 1) (e.g. 0.1)
           --head           linear: a linear layer; cosine: logits = scale * cos(embedding, class weight), with
                            --margin subtracted from the true class's cosine in the training loss only (CosFace); its

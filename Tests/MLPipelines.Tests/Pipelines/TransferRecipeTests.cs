@@ -33,7 +33,8 @@ public sealed class TransferRecipeTests
         var s = new TransferOptions().Resolve();
         Assert.Equal(TransferStrategy.FineTune, s.Strategy);
         Assert.Equal(Milestone3Transfer.BestEpochs, s.Epochs);
-        Assert.Equal(1e-4, s.LearningRate);
+        Assert.Equal(3e-4, s.LearningRate);
+        Assert.Equal(Milestone3Transfer.BestLearningRate, s.LearningRate);
         Assert.Equal(10, s.HeadLearningRateMultiplier);
         Assert.Equal(0.1, s.LabelSmoothing);
         Assert.True(s.TestTimeHorizontalFlip);
