@@ -52,12 +52,14 @@ internal sealed class M3TransferCommand : ICommand
                            on CPUs with AVX512_BF16; best's default); fp32 (course's); the saved model is float32 either way
           --channels-last  train with NHWC images and convolution weights (oneDNN's preferred layout; best's default);
                            --no-channels-last keeps NCHW
-          --crop-scale     the smallest area fraction of the random resized training crops (default 0.8: 80-100 %)
+          --crop-scale     the smallest area fraction of the random resized training crops (default 0.8: 80-100 %);
+                           only with augmentation (not with --no-augment or a frozen backbone)
           --mixup/--cutmix alpha of the Beta distribution of MixUp / CutMix on the training batches (0 = off, the
                            default; both on: one per batch); a cosine head's margin applies to both mixed targets
-          --patience N     hold out a stratified 10 % of the training split, report its accuracy per epoch, stop after N
-                           epochs without improvement and keep the best epoch (a large N never stops): for choosing
-                           settings without looking at the validation split, which is still scored at the end
+          --patience N     hold out a stratified 10 % of the training split, report its loss and accuracy per epoch
+                           ("holdout"), stop after N epochs without a lower hold-out loss and keep the epoch with the
+                           lowest (a large N never stops): for choosing settings without looking at the validation
+                           split, which is still scored at the end
         """;
 
     /// <summary>What an m3-transfer invocation runs.</summary>
@@ -67,8 +69,9 @@ internal sealed class M3TransferCommand : ICommand
     {
         var (experiment, transfer) = Parse(args);
         args.EnsureAllUsed();
+        string val = transfer.EarlyStoppingPatience > 0 ? "holdout" : "val"; // --patience scores a hold-out of the training split
         transfer.Progress = new SynchronousProgress<EpochRecord>(r => AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  epoch {r.Epoch}: loss {r.TrainLoss:F4} acc {r.TrainAccuracy:P1} val loss {r.ValidationLoss:F4} val acc {r.ValidationAccuracy:P1} lr {r.LearningRate:G3} {r.Seconds:F0} s ({r.SamplesPerSecond:F1} images/s)")));
+            $"  epoch {r.Epoch}: loss {r.TrainLoss:F4} acc {r.TrainAccuracy:P1} {val} loss {r.ValidationLoss:F4} {val} acc {r.ValidationAccuracy:P1} lr {r.LearningRate:G3} {r.Seconds:F0} s ({r.SamplesPerSecond:F1} images/s)")));
         var result = Milestone3Transfer.Run(experiment, transfer, new SynchronousProgress<string>(s => AnsiConsole.WriteLine(s)));
         M1Command.PrintResult(result);
         return 0;

@@ -119,9 +119,9 @@ public sealed class TransferOptions
     /// <summary>
     /// Early-stopping patience in epochs; 0 trains every epoch and records the validation split per epoch. When positive,
     /// the trainer holds out a stratified <see cref="TorchClassifierTraining.DefaultEarlyStoppingHoldout"/> of the
-    /// training split, records its accuracy per epoch, stops after this many epochs without improvement and keeps the
-    /// best epoch's weights: a way to choose settings without looking at the reported split (a large value never
-    /// stops). The default value is 0.
+    /// training split, records its loss and accuracy per epoch, stops after this many epochs without a lower hold-out
+    /// loss and keeps the weights of the epoch with the lowest: a way to choose settings without looking at the reported
+    /// split (a large value never stops). The default value is 0.
     /// </summary>
     public int EarlyStoppingPatience { get; set; }
 
@@ -211,6 +211,8 @@ public sealed class TransferOptions
         if (settings.Epochs < 1) throw new ArgumentException($"Epochs must be positive, got {settings.Epochs}.", nameof(Epochs));
         if (settings.BatchSize < 2) throw new ArgumentException($"BatchSize must be at least 2, got {settings.BatchSize}.", nameof(BatchSize));
         if (!(settings.Dropout >= 0 && settings.Dropout < 1)) throw new ArgumentException($"Dropout must be in [0, 1), got {settings.Dropout}.", nameof(Dropout));
+        if (MinCropScale is not null && !settings.Augment)
+            throw new ArgumentException("MinCropScale applies to augmented training only (augmentation is off: Augment = false or a frozen backbone).", nameof(MinCropScale));
         if (!(settings.MinCropScale > 0 && settings.MinCropScale <= 1)) throw new ArgumentException($"MinCropScale must be in (0, 1], got {settings.MinCropScale}.", nameof(MinCropScale));
         if (EarlyStoppingPatience < 0) throw new ArgumentException($"EarlyStoppingPatience must be non-negative, got {EarlyStoppingPatience}.", nameof(EarlyStoppingPatience));
         return settings;

@@ -86,6 +86,9 @@ public sealed class TransferRecipeTests
         Assert.Equal("MinCropScale", Assert.Throws<ArgumentException>(() => new TransferOptions { MinCropScale = 1.5 }.Resolve()).ParamName);
         Assert.Equal("CutmixAlpha", Assert.Throws<ArgumentException>(() => new TransferOptions { CutmixAlpha = -1 }.Resolve()).ParamName);
         Assert.Equal("MixupAlpha", Assert.Throws<ArgumentException>(() => new TransferOptions { MixupAlpha = double.PositiveInfinity }.Resolve()).ParamName);
+        Assert.Equal("MinCropScale", Assert.Throws<ArgumentException>(() => new TransferOptions { MinCropScale = 0.5, Augment = false }.Resolve()).ParamName);
+        Assert.Equal("MinCropScale", Assert.Throws<ArgumentException>(() => new TransferOptions { MinCropScale = 0.5, Strategy = TransferStrategy.Frozen }.Resolve()).ParamName);
+        Assert.Equal(0.5, new TransferOptions { MinCropScale = 0.5, Strategy = TransferStrategy.Frozen, Augment = true }.Resolve().MinCropScale);
         Assert.Equal("EarlyStoppingPatience", Assert.Throws<ArgumentException>(() => new TransferOptions { EarlyStoppingPatience = -1 }.Resolve()).ParamName);
     }
 

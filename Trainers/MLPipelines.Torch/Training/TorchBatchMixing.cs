@@ -16,8 +16,9 @@ public sealed record MixedBatch(Tensor Images, Tensor Labels, Tensor PartnerLabe
 {
     /// <summary>
     /// The soft-target cross-entropy of <paramref name="logits"/>: λ CE(y) + (1 - λ) CE(y_partner), each with label
-    /// smoothing <paramref name="labelSmoothing"/>. Cross-entropy is linear in the target distribution, so this equals
-    /// the cross-entropy against the smoothed soft labels <see cref="SoftTargets"/> (the tests check it).
+    /// smoothing <paramref name="labelSmoothing"/>. Without <paramref name="targetLogits"/>, cross-entropy is linear in the
+    /// target distribution, so this equals the cross-entropy against the smoothed soft labels <see cref="SoftTargets"/>
+    /// (the tests check it); with it, each term sees its own adjusted logits.
     /// </summary>
     /// <param name="logits">Logits [B, K].</param>
     /// <param name="labelSmoothing">Label smoothing in [0, 1).</param>
