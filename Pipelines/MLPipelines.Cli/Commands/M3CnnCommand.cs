@@ -12,7 +12,7 @@ internal sealed class M3CnnCommand : ICommand
 
     public string Summary => "Milestone 3: TorchSharp CNNs from scratch (best: a small ResNet; course: plain3, bn4-dropout, bn4-dropout-augmented).";
 
-    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--grayscale", "--standardize", "--flip", "--no-flip", "--channels-last" };
+    public IReadOnlySet<string> Flags { get; } = new HashSet<string> { "--grayscale", "--standardize", "--flip", "--no-flip", "--channels-last", "--no-channels-last" };
 
     public string Usage => """
         mlpipelines m3-cnn [--data DIR] [--dataset sign-language-digits|stanford-cars] [--classes a,b,...|all]
@@ -24,7 +24,7 @@ internal sealed class M3CnnCommand : ICommand
                            [--augment trivial|course|none] [--crop-scale X] [--mixup ALPHA] [--cutmix ALPHA]
                            [--flip | --no-flip] [--standardize] [--device auto|cpu|cuda] [--threads N]
                            [--validation-fraction 0.2] [--out DIR] [--test-data DIR]
-                           [--precision fp32|bf16] [--channels-last]
+                           [--precision fp32|bf16] [--channels-last|--no-channels-last]
 
         Trains a CNN from scratch on a stratified split (default 80/20) of the images resized to S x S (RGB unless
         --grayscale; pixels / 255 unless --standardize) and writes to --out (default runs/m3-cnn): model.zip,
@@ -50,7 +50,8 @@ internal sealed class M3CnnCommand : ICommand
           stanford-cars    anno_train.csv + names.csv + cars_train/, or one folder per class
           --precision      bf16: convolutions and linear layers train in bfloat16 with float32 master weights;
                            the saved model is float32 either way
-          --channels-last  train with NHWC images and convolution weights (oneDNN's preferred layout)
+          --channels-last  train with NHWC images and convolution weights (oneDNN's preferred layout; the cars
+                           recipe's default); --no-channels-last keeps NCHW
         """;
 
     /// <summary>What an m3-cnn invocation runs.</summary>
@@ -113,7 +114,7 @@ internal sealed class M3CnnCommand : ICommand
         options.Device = OptionValidators.Device(args);
         options.Threads = args.Int("--threads", 0, 0, 1024);
         options.Precision = OptionValidators.NullablePrecision(args) ?? options.Precision;
-        options.ChannelsLast = args.Flag("--channels-last") || options.ChannelsLast;
+        options.ChannelsLast = OptionValidators.NullableChannelsLast(args) ?? options.ChannelsLast;
         options.Schedule = OptionValidators.Schedule(args, stepDefault: 10) ?? options.Schedule;
         try
         {

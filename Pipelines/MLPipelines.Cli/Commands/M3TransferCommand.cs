@@ -111,9 +111,6 @@ internal sealed class M3TransferCommand : ICommand
             var s => throw new UsageException($"--schedule must be step, cosine or warmup-cosine, got '{s}'."),
         };
         bool tta = args.Flag("--tta"), noTta = args.Flag("--no-tta");
-        bool channelsLast = args.Flag("--channels-last"), noChannelsLast = args.Flag("--no-channels-last");
-        if (channelsLast && noChannelsLast)
-            throw new UsageException("--channels-last and --no-channels-last contradict each other.");
         if (tta && noTta)
             throw new UsageException("--tta and --no-tta contradict each other.");
         var transfer = new TransferOptions
@@ -139,7 +136,7 @@ internal sealed class M3TransferCommand : ICommand
             UnfreezeEpochs = args.IntList("--unfreeze") ?? [3, 5, 7, 9, 11],
             Threads = args.Int("--threads", 0, 0),
             Precision = OptionValidators.NullablePrecision(args),
-            ChannelsLast = channelsLast ? true : noChannelsLast ? false : null,
+            ChannelsLast = OptionValidators.NullableChannelsLast(args),
             MinCropScale = args.NullableDouble("--crop-scale", v => v is > 0 and <= 1, "in (0, 1]"),
             MixupAlpha = args.NullableNonNegative("--mixup"),
             CutmixAlpha = args.NullableNonNegative("--cutmix"),

@@ -41,6 +41,15 @@ internal static class OptionValidators
         var s => throw new UsageException($"--precision must be fp32 or bf16, got '{s}'."),
     };
 
+    /// <summary>--channels-last / --no-channels-last: true, false, or null when neither is given (the recipe decides).</summary>
+    internal static bool? NullableChannelsLast(Arguments args)
+    {
+        bool on = args.Flag("--channels-last"), off = args.Flag("--no-channels-last");
+        if (on && off)
+            throw new UsageException("--channels-last and --no-channels-last contradict each other.");
+        return on ? true : off ? false : null;
+    }
+
     internal static double Positive(Arguments args, string name, double fallback)
     {
         var v = args.Double(name, fallback);

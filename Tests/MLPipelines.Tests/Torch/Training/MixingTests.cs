@@ -85,6 +85,7 @@ public sealed class MixingTests
     [TorchFact]
     public void MixedLoss_WithACosineMargin_AppliesTheMarginToEachTermsOwnTarget()
     {
+        using var scope = torch.NewDisposeScope(); // the temporaries of the reference and the mixed batch
         torch.random.manual_seed(4);
         using var logits = torch.randn([6, 5]) * 8;
         using var y = torch.tensor(new long[] { 0, 4, 2, 2, 1, 3 });
