@@ -10,8 +10,8 @@ namespace MLPipelines.Benchmarks;
 /// <c>cnn-speed [sizes] [steps] [blocks per stage] [resnet-only]</c>: training images/s of m3-cnn's networks (the best recipe's <see cref="SmallResNet"/>
 /// and the course's Bn4Dropout ConvNet) at batch 64 on random RGB images, each step with the best recipe's batch
 /// augmentation (flip, random resized crop, TrivialAugment, MixUp/CutMix), AdamW; and the estimated seconds per
-/// Stanford Cars epoch (5,278 training images). Sizes default to 64,96,112,128. Used to size the best recipe's image
-/// side and epoch count (docs/transfer.md, "From scratch").
+/// Stanford Cars epoch (5,278 training images). Sizes default to 64,96,112,128. Used to size the small-ResNet recipe's
+/// image side and epoch count (docs/milestones-2-3.md, "From scratch on Stanford Cars").
 /// </summary>
 internal static class CnnSpeed
 {

@@ -101,7 +101,7 @@ internal sealed class M1Command : ICommand
             {
                 options.Progress = progress;
                 return Milestone1.Run(run, options, log);
-            });
+            }, options.Resolve(plan.Experiment.Classes is { Count: 2 }, seed: 1).EarlyStoppingPatience > 0 ? "holdout" : "val"); // early stopping scores a hold-out of the training split
             PrintResult(result);
             return result;
         });

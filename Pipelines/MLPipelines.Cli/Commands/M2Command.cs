@@ -112,7 +112,7 @@ internal sealed class M2Command : ICommand
             {
                 options.Progress = epochs;
                 return Milestone2.Run(run, options, log);
-            });
+            }, options.EarlyStoppingPatience > 0 ? "holdout" : "val"); // early stopping scores a hold-out of the training split
             M1Command.PrintResult(result);
             return result;
         });

@@ -108,6 +108,18 @@ public sealed partial class CliOptionMappingTests : IDisposable
         Assert.Contains("--seeds", Assert.Throws<UsageException>(() => args.Seeds()).Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("m3-cnn")]
+    [InlineData("m3-transfer")]
+    public void Channels_last_and_its_negation_together_are_a_usage_error_naming_both(string name)
+    {
+        var (command, parse) = Command(name);
+        var e = Assert.Throws<UsageException>(() => ParseAll(command, parse, ["--data", _root, "--channels-last", "--no-channels-last"]));
+        Assert.Contains("--channels-last and --no-channels-last", e.Message, StringComparison.Ordinal);
+        var cars = M3CnnCommand.Parse(new Arguments(["--dataset", StanfordCars.FolderName, "--no-channels-last"], new M3CnnCommand().Flags));
+        Assert.False(cars.Options.ChannelsLast); // the negation overrides the cars recipe's channels-last
+    }
+
     private static object ParseAll(ICommand command, Func<Arguments, object> parse, string[] argv)
     {
         var args = new Arguments(argv, command.Flags);
