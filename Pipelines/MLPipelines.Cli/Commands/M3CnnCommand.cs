@@ -119,7 +119,7 @@ internal sealed class M3CnnCommand : ICommand
         options.Device = OptionValidators.Device(args);
         options.Threads = args.Int("--threads", 0, 0, 1024);
         options.Precision = OptionValidators.NullablePrecision(args) ?? options.Precision;
-        options.ChannelsLast = OptionValidators.NullableChannelsLast(args) ?? options.ChannelsLast;
+        options.ChannelsLast = OptionValidators.Switch(args, "--channels-last", "--no-channels-last") ?? options.ChannelsLast;
         options.Schedule = OptionValidators.Schedule(args, stepDefault: 10) ?? options.Schedule;
         try
         {
@@ -130,11 +130,7 @@ internal sealed class M3CnnCommand : ICommand
         {
             throw new UsageException($"--{OptionName(e.ParamName)}: {e.Message}");
         }
-        var flip = args.Flag("--flip");
-        var noFlip = args.Flag("--no-flip");
-        if (flip && noFlip)
-            throw new UsageException("--flip and --no-flip exclude each other.");
-        options.HorizontalFlip = flip ? true : noFlip ? false : null;
+        options.HorizontalFlip = OptionValidators.Switch(args, "--flip", "--no-flip");
         return new Plan(experiment, options, seeds);
     }
 

@@ -98,8 +98,6 @@ internal sealed class M3KnnCommand : ICommand
             "distance" => KnnWeighting.Distance,
             var w => throw new UsageException($"--weighting must be uniform or distance, got '{w}'."),
         };
-        bool tta = args.Flag("--tta"), noTta = args.Flag("--no-tta");
-        if (tta && noTta) throw new UsageException("--tta and --no-tta contradict each other.");
         var ks = args.IntList("--k");
         if (ks is not null && (ks.Length == 0 || ks.Any(k => k < 1))) throw new UsageException("--k values must be at least 1.");
         var knn = new KnnExperimentOptions
@@ -112,7 +110,7 @@ internal sealed class M3KnnCommand : ICommand
             K = ks?.Distinct().ToList(),
             Metrics = metrics,
             Weighting = weighting,
-            MirrorEmbeddings = tta ? true : noTta ? false : null,
+            MirrorEmbeddings = OptionValidators.Switch(args, "--tta", "--no-tta"),
             CacheDirectory = args.String("--cache"),
             BatchSize = args.Int("--batch-size", 32, 1, 1024),
         };

@@ -110,9 +110,6 @@ internal sealed class M3TransferCommand : ICommand
             "warmup-cosine" => TorchLearningRateSchedule.WarmupCosine(warmup ?? Milestone3Transfer.BestWarmupEpochs, Milestone3Transfer.WarmupCosineMinFactor),
             var s => throw new UsageException($"--schedule must be step, cosine or warmup-cosine, got '{s}'."),
         };
-        bool tta = args.Flag("--tta"), noTta = args.Flag("--no-tta");
-        if (tta && noTta)
-            throw new UsageException("--tta and --no-tta contradict each other.");
         var transfer = new TransferOptions
         {
             Recipe = args.Enum("--recipe", MilestoneRecipe.Best),
@@ -127,7 +124,7 @@ internal sealed class M3TransferCommand : ICommand
             Schedule = schedule,
             HeadLearningRateMultiplier = args.NullablePositive("--head-lr-multiplier"),
             LabelSmoothing = args.NullableFraction("--label-smoothing"),
-            TestTimeHorizontalFlip = tta ? true : noTta ? false : null,
+            TestTimeHorizontalFlip = OptionValidators.Switch(args, "--tta", "--no-tta"),
             Dropout = args.NullableFraction("--dropout"),
             Augment = args.Flag("--no-augment") ? false : null,
             Head = args.NullableEnum<TransferHead>("--head"),
@@ -136,7 +133,7 @@ internal sealed class M3TransferCommand : ICommand
             UnfreezeEpochs = args.IntList("--unfreeze") ?? [3, 5, 7, 9, 11],
             Threads = args.Int("--threads", 0, 0),
             Precision = OptionValidators.NullablePrecision(args),
-            ChannelsLast = OptionValidators.NullableChannelsLast(args),
+            ChannelsLast = OptionValidators.Switch(args, "--channels-last", "--no-channels-last"),
             MinCropScale = args.NullableDouble("--crop-scale", v => v is > 0 and <= 1, "in (0, 1]"),
             MixupAlpha = args.NullableNonNegative("--mixup"),
             CutmixAlpha = args.NullableNonNegative("--cutmix"),

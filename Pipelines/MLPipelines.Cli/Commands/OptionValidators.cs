@@ -41,13 +41,13 @@ internal static class OptionValidators
         var s => throw new UsageException($"--precision must be fp32 or bf16, got '{s}'."),
     };
 
-    /// <summary>--channels-last / --no-channels-last: true, false, or null when neither is given (the recipe decides).</summary>
-    internal static bool? NullableChannelsLast(Arguments args)
+    /// <summary>A flag and its negation (e.g. --tta / --no-tta): true, false, or null when neither is given (the recipe decides); both is a usage error naming both.</summary>
+    internal static bool? Switch(Arguments args, string on, string off)
     {
-        bool on = args.Flag("--channels-last"), off = args.Flag("--no-channels-last");
-        if (on && off)
-            throw new UsageException("--channels-last and --no-channels-last contradict each other.");
-        return on ? true : off ? false : null;
+        bool isOn = args.Flag(on), isOff = args.Flag(off);
+        if (isOn && isOff)
+            throw new UsageException($"{on} and {off} contradict each other.");
+        return isOn ? true : isOff ? false : null;
     }
 
     internal static double Positive(Arguments args, string name, double fallback)

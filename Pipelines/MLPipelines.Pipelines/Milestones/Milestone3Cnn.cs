@@ -14,9 +14,8 @@ public sealed class Milestone3CnnOptions
     /// <summary>
     /// The network: a course experiment, "plain3" (3 conv blocks), "bn4-dropout" (4 blocks, BatchNorm, dropout 0.5) or
     /// "bn4-dropout-augmented" (the same, trained with augmentation), or "small-resnet" (<see cref="SmallResNet"/>
-    /// 32-64-128-256, two basic blocks per stage; the <see cref="MilestoneRecipe.Best"/> recipe for datasets other than Stanford
-    /// Cars). The default value is
-    /// "bn4-dropout-augmented".
+    /// 32-64-128-256, two basic blocks per stage; the <see cref="MilestoneRecipe.Best"/> recipe for datasets other than
+    /// Stanford Cars). The default value is "bn4-dropout-augmented".
     /// </summary>
     public string Preset { get; set; } = "bn4-dropout-augmented";
 
